@@ -1,0 +1,9 @@
+"""Sign-in, sign-out and password change (routes of SPEC section 13)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+from app.auth import views  # noqa: E402,F401  (registers the routes on bp)

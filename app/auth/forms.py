@@ -1,0 +1,35 @@
+"""Sign-in and password forms (flask-wtf: CSRF on each)."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from app.auth.passwords import MAX_PASSWORD_LENGTH, password_problems
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    new_password = PasswordField("New password", validators=[DataRequired()])
+    confirm_password = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
+    )
+
+    def validate_new_password(self, field) -> None:
+        problems = password_problems(field.data or "", current_user.username)
+        if problems:
+            raise ValidationError(" ".join(problems))
+        if field.data == self.current_password.data:
+            raise ValidationError("Choose a password different from the current one.")

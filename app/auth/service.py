@@ -1,0 +1,106 @@
+"""Sign-in, sign-out and session lifetime: the functions plugins call (e.g. MFA's second step)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from app.auth.passwords import verify_password
+from app.events import EventType, Severity
+from app.extensions import db, login_manager
+from app.models import User, utcnow
+from app.signals import credentials_changed, emit_security_event
+
+log = logging.getLogger(__name__)
+
+LAST_SEEN_KEY = "_portal_last_seen"
+# Refresh the idle clock at most this often, so that most responses do not rewrite the cookie.
+LAST_SEEN_GRANULARITY_S = 30
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, or None (same work either way)."""
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    if user is None or not user.active:
+        verify_password(None, password)
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+def complete_login(user: User) -> None:
+    """Sign ``user`` in on a fresh session (nothing of the anonymous session survives)."""
+    session.clear()
+    login_user(user, fresh=True)
+    session[LAST_SEEN_KEY] = int(time.time())
+    user.last_login_at = utcnow()
+    db.session.commit()
+    emit_security_event(EventType.LOGIN_SUCCESS, Severity.LOW, user=user, description="signed in")
+
+
+def sign_out(reason: str = "signed out") -> None:
+    """End the current session and record it."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    logout_user()
+    session.clear()
+    if user is not None:
+        emit_security_event(EventType.LOGOUT, Severity.LOW, user=user, description=reason)
+
+
+def end_other_sessions(user: User, reason: str) -> None:
+    """Invalidate every session of ``user`` except the current request's own (if it is theirs)."""
+    user.session_version = (user.session_version or 1) + 1
+    db.session.commit()
+    if current_user.is_authenticated and current_user.id == user.id:
+        login_user(user, fresh=True)  # re-issue this session under the new version
+        session[LAST_SEEN_KEY] = int(time.time())
+    credentials_changed.send(current_app._get_current_object(), user=user, reason=reason)
+
+
+def end_all_sessions(user: User, reason: str) -> None:
+    """Invalidate every session of ``user``, including the current one if it is theirs."""
+    user.session_version = (user.session_version or 1) + 1
+    db.session.commit()
+    credentials_changed.send(current_app._get_current_object(), user=user, reason=reason)
+
+
+@login_manager.user_loader
+def load_user(identifier: str) -> User | None:
+    """Load the session's user if its session version is still current."""
+    user_id, _, version = identifier.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def enforce_idle_timeout():
+    """before_request: sign out a session idle for longer than SESSION_IDLE_TIMEOUT_MINUTES."""
+    if request.endpoint in (None, "static") or "_user_id" not in session:
+        return None
+    now = int(time.time())
+    last_seen = session.get(LAST_SEEN_KEY, 0)
+    limit = current_app.config["SESSION_IDLE_TIMEOUT_MINUTES"] * 60
+    if now - last_seen > limit:
+        if current_user.is_authenticated:
+            sign_out("session idle timeout")
+        else:
+            session.clear()
+        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if now - last_seen >= LAST_SEEN_GRANULARITY_S:
+        session[LAST_SEEN_KEY] = now
+    return None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    app.before_request(enforce_idle_timeout)

@@ -1,0 +1,77 @@
+"""Views of the auth blueprint."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.access import public, safe_next_url
+from app.auth import bp
+from app.auth.forms import LoginForm, PasswordChangeForm
+from app.auth.passwords import hash_password, verify_password
+from app.auth.service import authenticate, complete_login, end_other_sessions, sign_out
+from app.events import EventType, Severity
+from app.extensions import db
+from app.models import utcnow
+from app.plugin import first_hook_result
+from app.signals import emit_security_event
+
+GENERIC_FAILURE = "Invalid username or password."
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    next_url = safe_next_url(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data.strip(), form.password.data)
+        if user is None:
+            emit_security_event(
+                EventType.LOGIN_FAILURE,
+                Severity.MEDIUM,
+                description="wrong username or password",
+                metadata={"username": form.username.data.strip()[:80]},
+            )
+            form.password.errors.append(GENERIC_FAILURE)
+            # 401 lets the rate limiter count failed sign-ins only.
+            return render_template("auth/login.html", form=form, failed=True), 401
+        takeover = first_hook_result("portal_after_password", user, next_url)
+        if takeover is not None:
+            return takeover
+        complete_login(user)
+        return redirect(next_url or url_for("core.home"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    if current_user.is_authenticated:
+        sign_out()
+        flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append("The current password is not correct.")
+            return render_template("auth/password.html", form=form), 400
+        user = current_user._get_current_object()
+        user.password_hash = hash_password(form.new_password.data)
+        user.password_changed_at = utcnow()
+        db.session.commit()
+        end_other_sessions(user, reason="password changed")
+        emit_security_event(
+            EventType.PASSWORD_CHANGE, Severity.MEDIUM, user=user, description="password changed"
+        )
+        flash("Your password was changed. Your other sessions have been signed out.", "success")
+        return redirect(url_for("core.home"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status

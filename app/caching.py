@@ -1,0 +1,30 @@
+"""A tagged cache for any part of the portal, served by whichever plugin answers
+``portal_cache_provider`` (the cache plugin). Without one, every call computes directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from app.plugin import first_hook_result
+
+
+def _provider():
+    return first_hook_result("portal_cache_provider")
+
+
+def get_or_set(key: str, compute: Callable[[], Any], ttl: float | None = None,
+               tags: Iterable[str] = ()) -> Any:
+    """The cached value for ``key``, computing and storing it (with ``tags``) on a miss."""
+    provider = _provider()
+    if provider is None:
+        return compute()
+    return provider.get_or_set(key, compute, ttl=ttl, tags=tuple(tags))
+
+
+def delete_by_tags(tags: Iterable[str]) -> int:
+    """Invalidate every entry carrying any of ``tags``; the number invalidated (0 without cache)."""
+    provider = _provider()
+    if provider is None:
+        return 0
+    return provider.delete_by_tags(tuple(tags)) or 0

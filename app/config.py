@@ -1,0 +1,242 @@
+"""Configuration: defaults, sources (env, .env, instance/config.py) and validation.
+
+Every setting is declared once as a ``Setting`` with a parser; a value that does not parse stops
+start-up with a ``ConfigError`` that names the variable. Plugins declare their own settings the
+same way (``Plugin.settings``) and the loader validates them with the same machinery.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+ENVIRONMENTS = ("development", "testing", "production")
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration variable: its name, default and parser (raises ValueError when bad)."""
+
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str = ""
+
+
+# --- parsers ---------------------------------------------------------------------------------
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def as_int(minimum: int | None = None, maximum: int | None = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        try:
+            number = int(str(value).strip()) if not isinstance(value, int) else value
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {value!r}") from None
+        if minimum is not None and number < minimum:
+            raise ValueError(f"must be at least {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"must be at most {maximum}, got {number}")
+        return number
+
+    return parse
+
+
+def as_float(minimum: float | None = None, maximum: float | None = None) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        if minimum is not None and number < minimum:
+            raise ValueError(f"must be at least {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"must be at most {maximum}, got {number}")
+        return number
+
+    return parse
+
+
+def as_choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return text
+
+    return parse
+
+
+def as_str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def as_optional_str(value: Any) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+def as_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def as_database_url(value: Any) -> str:
+    text = str(value).strip()
+    if not text.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+        raise ValueError(f"expected a sqlite:// or postgresql:// URL, got {value!r}")
+    if text.startswith("postgres:"):  # the Heroku-style scheme SQLAlchemy no longer accepts
+        text = "postgresql:" + text[len("postgres:") :]
+    if text.startswith("postgresql:"):
+        text = "postgresql+psycopg:" + text[len("postgresql:") :]
+    return text
+
+
+def as_redis_url(value: Any) -> str | None:
+    text = as_optional_str(value)
+    if text and not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"expected a redis:// URL, got {value!r}")
+    return text
+
+
+# --- core settings ---------------------------------------------------------------------------
+
+CORE_SETTINGS: tuple[Setting, ...] = (
+    Setting("PORTAL_ENV", "development", as_choice(*ENVIRONMENTS), "development, testing or production"),
+    Setting("SECRET_KEY", None, as_optional_str, "signs sessions; required outside development"),
+    Setting("DATABASE_URL", None, as_optional_str, "SQLAlchemy URL; default SQLite in instance/"),
+    Setting("REDIS_URL", None, as_redis_url, "when set: rate limits, cache and scheduler lock use it"),
+    Setting("PORTAL_PLUGINS", "mfa,security,performance,cache,plans", as_list,
+            "ordered enable list of plugin names"),
+    Setting("PORTAL_SAFE_MODE", False, as_bool, "start with no plugin at all"),
+    Setting("PORTAL_PLUGINS_STRICT", True, as_bool, "fail start-up when an enabled plugin fails"),
+    Setting("SCHEDULER_ENABLED", True, as_bool, "run scheduled jobs in the embedded server"),
+    Setting("SCHEDULER_LOCK", "auto", as_choice("auto", "file", "postgres", "redis"),
+            "how one runner is chosen"),
+    Setting("SESSION_IDLE_TIMEOUT_MINUTES", 30, as_int(1, 24 * 60), "sign out after this idle time"),
+    Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),
+    Setting("TRUSTED_PROXY_COUNT", 0, as_int(0, 10), "proxies whose X-Forwarded-For is trusted"),
+    Setting("LOG_LEVEL", "INFO", as_choice("debug", "info", "warning", "error"), "log level"),
+    Setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, as_int(1024), "largest request body in bytes"),
+)
+
+
+def parse_settings(settings: Iterable[Setting], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Parse each setting from ``raw`` (or its default); raise ConfigError naming a bad one."""
+    values: dict[str, Any] = {}
+    for setting in settings:
+        if setting.name in raw and raw[setting.name] is not None:
+            try:
+                values[setting.name] = setting.parse(raw[setting.name])
+            except ValueError as error:
+                raise ConfigError(f"{setting.name}: {error}") from None
+        else:
+            default = setting.default
+            values[setting.name] = default if default is None else setting.parse(default)
+    return values
+
+
+# Keys that reach app.config from the environment although no Setting declares them: the
+# settings of Flask and of the extensions. The rest of the environment (PATH, HOME...) stays out.
+PASSTHROUGH_PREFIXES = (
+    "SQLALCHEMY_", "WTF_", "RATELIMIT_", "SESSION_", "REMEMBER_", "PERMANENT_SESSION",
+    "SERVER_NAME", "PREFERRED_URL_SCHEME", "APPLICATION_ROOT",
+)
+
+
+def gather_raw_config(
+    instance_path: str, test_config: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Merge the sources, lowest priority first: instance/config.py, .env, environment, test_config.
+
+    Returns every value seen (for the settings to parse) and the explicit ones (instance file and
+    test config) that are copied into app.config as they are.
+    """
+    raw: dict[str, Any] = {}
+    explicit: dict[str, Any] = {}
+    instance_file = Path(instance_path) / "config.py"
+    if instance_file.is_file():
+        namespace: dict[str, Any] = {"__file__": str(instance_file)}
+        exec(compile(instance_file.read_text(), str(instance_file), "exec"), namespace)  # noqa: S102
+        explicit.update({key: value for key, value in namespace.items() if key.isupper()})
+        raw.update(explicit)
+    if test_config is None:
+        env_file = Path(os.environ.get("PORTAL_DOTENV", ".env"))
+        if env_file.is_file():
+            raw.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        raw.update({key: value for key, value in os.environ.items() if key.isupper()})
+    else:
+        explicit.update(test_config)
+        raw.update(test_config)
+    for key, value in raw.items():
+        if key.startswith(PASSTHROUGH_PREFIXES):
+            explicit.setdefault(key, value)
+    return raw, explicit
+
+
+def core_config(
+    raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_path: str
+) -> dict[str, Any]:
+    """Validate the core settings and derive the Flask and extension settings from them."""
+    config = parse_settings(CORE_SETTINGS, raw)
+    env = config["PORTAL_ENV"]
+    if not config["SECRET_KEY"]:
+        if env == "production":
+            raise ConfigError("SECRET_KEY: required in production; set it to a long random string")
+        config["SECRET_KEY"] = DEV_SECRET_KEY if env == "development" else secrets.token_hex(32)
+    elif env == "production" and len(config["SECRET_KEY"]) < 32:
+        raise ConfigError("SECRET_KEY: must be at least 32 characters in production")
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "portal.db")
+    try:
+        config["DATABASE_URL"] = as_database_url(config["DATABASE_URL"])
+    except ValueError as error:
+        raise ConfigError(f"DATABASE_URL: {error}") from None
+
+    config.update(
+        TESTING=env == "testing" or bool(raw.get("TESTING")),
+        SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=as_bool(raw.get("SESSION_COOKIE_SECURE", env == "production")),
+        SESSION_COOKIE_NAME="portal_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_ENABLED=as_bool(raw.get("WTF_CSRF_ENABLED", True)),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the signed-in session
+        RATELIMIT_STORAGE_URI=config["REDIS_URL"] or "memory://",
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_STRATEGY="moving-window",
+    )
+    declared = {setting.name for setting in CORE_SETTINGS}
+    config.update({key: value for key, value in explicit.items() if key not in declared})
+    return config

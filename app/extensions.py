@@ -1,0 +1,43 @@
+"""Extension objects, created here and bound to the app in create_app()."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_login import LoginManager, current_user
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Named constraints make Alembic migrations reproducible on SQLite and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def rate_limit_key() -> str:
+    """Key rate limits by user when signed in and by client IP otherwise."""
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+# Bound in create_app with memory:// or REDIS_URL; plugins add limits to their own views.
+limiter = Limiter(key_func=rate_limit_key)
+# flask-caching for view caching; NullCache until the cache plugin puts its backend behind it.
+cache = Cache()

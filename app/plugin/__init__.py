@@ -1,0 +1,86 @@
+"""The plugin API: what a plugin package exposes and how the portal calls it.
+
+A plugin is a package with one module-level ``plugin = Plugin(...)``. The core imports nothing
+else from it. See ``app.plugin.hookspecs`` for the extension points a plugin may answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.config import Setting
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint, Flask
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job. ``name`` is ``<plugin>.<job>``; ``func`` runs inside an app context."""
+
+    name: str
+    func: Callable[[], Any]
+    trigger: str = "interval"  # an APScheduler 3 trigger name: interval, cron or date
+    trigger_args: Mapping[str, Any] = field(default_factory=lambda: {"minutes": 5})
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A navigation entry. ``endpoint`` is a Flask endpoint; ``admin`` hides it from clients."""
+
+    label: str
+    endpoint: str
+    admin: bool = False
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """One plugin. ``name`` is the package, blueprint, template folder and config prefix."""
+
+    name: str
+    description: str = ""
+    flag: str | None = None  # the config flag that switches it; default <NAME>_ENABLED
+    blueprint: Blueprint | None = None
+    settings: tuple[Setting, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    requires: tuple[str, ...] = ()
+    setup: Callable[[Flask], None] | None = None  # request hooks and receivers; no DB, no threads
+    cli: click.Group | None = None
+    hooks: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+
+    @property
+    def flag_name(self) -> str:
+        return self.flag or f"{self.name.upper()}_ENABLED"
+
+
+def registry():
+    """The running app's plugin registry (``app.plugin.loader.PluginRegistry``)."""
+    from flask import current_app
+
+    return current_app.extensions["portal.plugins"]
+
+
+def call_hook(name: str, *args: Any, **kwargs: Any) -> list[Any]:
+    """Call hook ``name`` on every enabled plugin in enable-list order; return non-None results."""
+    return registry().call(name, *args, **kwargs)
+
+
+def first_hook_result(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call hook ``name`` plugin by plugin and return the first non-None result (or None)."""
+    return registry().call_first(name, *args, **kwargs)
+
+
+def is_enabled(name: str) -> bool:
+    """Whether the plugin called ``name`` is enabled in the running app."""
+    return registry().is_enabled(name)
+
+
+__all__ = [
+    "Job", "NavItem", "Plugin", "Setting", "call_hook", "first_hook_result", "is_enabled",
+    "registry",
+]

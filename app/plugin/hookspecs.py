@@ -1,0 +1,64 @@
+"""The extension points plugins may answer, by name. Unknown names fail at start-up.
+
+A plugin answers a hook by putting a function in ``Plugin.hooks`` under the hook's name. The core
+(or any plugin) calls it with ``call_hook`` (every answer) or ``first_hook_result`` (the first
+non-None answer, for hooks marked ``first``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    name: str
+    signature: str
+    doc: str
+    first: bool = False
+
+
+HOOKSPECS: dict[str, HookSpec] = {
+    spec.name: spec
+    for spec in (
+        HookSpec(
+            "portal_after_password",
+            "(user, next_url: str | None) -> flask.Response | None",
+            "After the password step passed. Return a response (e.g. a redirect to a second "
+            "factor) to take over the sign-in; the user is then not signed in until that plugin "
+            "calls app.auth.service.complete_login. Return None to let sign-in complete.",
+            first=True,
+        ),
+        HookSpec(
+            "portal_nav_items",
+            "(user) -> Iterable[NavItem]",
+            "Navigation entries for the signed-in ``user``; admin-only entries are filtered out "
+            "for clients by the core.",
+        ),
+        HookSpec(
+            "portal_demo_seed",
+            "(users: dict[str, User]) -> Iterable[str]",
+            "Add this plugin's demo data (idempotently) for ``flask demo seed``; ``users`` maps "
+            "'admin' and 'client' to the demo users. Return lines to print.",
+        ),
+        HookSpec(
+            "portal_stats",
+            "(topic: str) -> Mapping | None",
+            "Figures a plugin publishes for other plugins' dashboards, by topic: 'mfa_adoption' "
+            "(MFA), 'cache' (cache stats), ... Return None for a topic you do not know.",
+            first=True,
+        ),
+        HookSpec(
+            "portal_readiness",
+            "() -> Mapping[str, bool]",
+            "Extra readiness checks for /readyz, by dependency name (True when reachable).",
+        ),
+        HookSpec(
+            "portal_cache_provider",
+            "() -> object | None",
+            "A tagged cache service for app.caching (get_or_set, delete_by_tags, ...); the cache "
+            "plugin answers it. Without an answer, app.caching computes every call directly.",
+            first=True,
+        ),
+    )
+}

@@ -1,0 +1,189 @@
+"""Discover, validate and wire plugins: the bundled ``plugins`` package and the ``portal.plugins``
+entry-point group, filtered by the ordered enable list (PORTAL_PLUGINS) and each plugin's flag."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from flask import Flask
+
+from app.config import ConfigError, as_bool, parse_settings
+from app.plugin import Plugin
+from app.plugin.hookspecs import HOOKSPECS
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "portal.plugins"
+BUNDLED_PACKAGE = "plugins"
+
+
+@dataclass
+class PluginRecord:
+    """What ``flask plugins list`` shows for one plugin."""
+
+    name: str
+    source: str  # "bundled", "entry point <dist>" or "given"
+    status: str  # "enabled", "disabled" or "failed"
+    reason: str = ""
+    plugin: Plugin | None = None
+
+
+class PluginRegistry:
+    """The plugins of one app: every record, the enabled plugins in order, and hook dispatch."""
+
+    def __init__(self, records: list[PluginRecord]):
+        self.records = records
+        self.enabled: list[Plugin] = [r.plugin for r in records if r.status == "enabled" and r.plugin]
+
+    def is_enabled(self, name: str) -> bool:
+        return any(plugin.name == name for plugin in self.enabled)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> list[Any]:
+        if name not in HOOKSPECS:
+            raise KeyError(f"unknown hook {name!r}")
+        results = []
+        for plugin in self.enabled:
+            impl = plugin.hooks.get(name)
+            if impl is not None:
+                result = impl(*args, **kwargs)
+                if result is not None:
+                    results.append(result)
+        return results
+
+    def call_first(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name not in HOOKSPECS:
+            raise KeyError(f"unknown hook {name!r}")
+        for plugin in self.enabled:
+            impl = plugin.hooks.get(name)
+            if impl is not None:
+                result = impl(*args, **kwargs)
+                if result is not None:
+                    return result
+        return None
+
+    def jobs(self) -> list:
+        return [job for plugin in self.enabled for job in plugin.jobs]
+
+
+def _load_object(module_name: str) -> Plugin:
+    module = importlib.import_module(module_name)
+    plugin = getattr(module, "plugin", None)
+    if not isinstance(plugin, Plugin):
+        raise TypeError(f"{module_name} has no module-level 'plugin = Plugin(...)'")
+    return plugin
+
+
+def discover(extra: Iterable[Plugin] = ()) -> tuple[dict[str, tuple[str, Any]], list[str]]:
+    """Find every available plugin without importing it yet: name -> (source, loader)."""
+    found: dict[str, tuple[str, Any]] = {}
+    duplicates: list[str] = []
+
+    def add(name: str, source: str, loader: Any) -> None:
+        if name in found:
+            duplicates.append(f"{name} ({found[name][0]} and {source})")
+        else:
+            found[name] = (source, loader)
+
+    bundled = importlib.import_module(BUNDLED_PACKAGE)
+    for info in sorted(pkgutil.iter_modules(bundled.__path__), key=lambda i: i.name):
+        if info.ispkg and not info.name.startswith("_"):
+            module_name = f"{BUNDLED_PACKAGE}.{info.name}"
+            add(info.name, "bundled", lambda m=module_name: _load_object(m))
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry.dist.name if entry.dist else "?"
+        add(entry.name, f"entry point {dist}", lambda e=entry: e.load())
+    for plugin in extra:
+        add(plugin.name, "given", lambda p=plugin: p)
+    return found, duplicates
+
+
+def _validate(plugin: Plugin, expected_name: str) -> None:
+    if plugin.name != expected_name:
+        raise ConfigError(f"plugin {expected_name!r} declares the name {plugin.name!r}")
+    unknown = sorted(set(plugin.hooks) - set(HOOKSPECS))
+    if unknown:
+        raise ConfigError(f"plugin {plugin.name!r} answers unknown hooks: {', '.join(unknown)}")
+    if plugin.blueprint is not None and plugin.blueprint.name != plugin.name:
+        raise ConfigError(f"plugin {plugin.name!r}: its blueprint must be named {plugin.name!r}")
+    for job in plugin.jobs:
+        if not job.name.startswith(f"{plugin.name}."):
+            raise ConfigError(f"plugin {plugin.name!r}: job {job.name!r} must start with the plugin name")
+
+
+def load_plugins(app: Flask, raw_config: dict[str, Any], extra: Iterable[Plugin] = ()) -> PluginRegistry:
+    """Resolve which plugins are enabled, validate them and their settings; wire nothing yet."""
+    enable_list = list(app.config["PORTAL_PLUGINS"])
+    safe_mode = app.config["PORTAL_SAFE_MODE"]
+    strict = app.config["PORTAL_PLUGINS_STRICT"]
+    found, duplicates = discover(extra)
+    if duplicates:
+        raise ConfigError(f"PORTAL_PLUGINS: duplicate plugin names: {'; '.join(duplicates)}")
+    repeated = sorted({name for name in enable_list if enable_list.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"PORTAL_PLUGINS: listed more than once: {', '.join(repeated)}")
+    unknown = [name for name in enable_list if name not in found]
+    if unknown:
+        raise ConfigError(
+            f"PORTAL_PLUGINS: unknown plugin(s) {', '.join(unknown)}; "
+            f"available: {', '.join(sorted(found)) or 'none'}"
+        )
+
+    order = {name: index for index, name in enumerate(enable_list)}
+    records: list[PluginRecord] = []
+    for name in sorted(found, key=lambda n: (order.get(n, len(order)), n)):
+        source, loader = found[name]
+        record = PluginRecord(name=name, source=source, status="disabled")
+        records.append(record)
+        try:
+            plugin = loader()
+            _validate(plugin, name)
+        except Exception as error:  # a broken plugin is reported, never silently ignored
+            record.status, record.reason = "failed", f"{type(error).__name__}: {error}"
+            if strict and name in order and not safe_mode:
+                raise ConfigError(f"plugin {name!r} failed to load: {record.reason}") from error
+            log.error("plugin %s failed to load: %s", name, record.reason)
+            continue
+        record.plugin = plugin
+        # Every known plugin's settings are validated and get defaults, enabled or not, so that
+        # `flask plugins list` and a later enable see the same values.
+        values = parse_settings(plugin.settings, raw_config)
+        for key, value in values.items():
+            app.config.setdefault(key, value)
+        flag_value = as_bool(raw_config.get(plugin.flag_name, app.config.get(plugin.flag_name, True)))
+        app.config[plugin.flag_name] = flag_value
+        if safe_mode:
+            record.reason = "safe mode (PORTAL_SAFE_MODE)"
+        elif name not in order:
+            record.reason = "not in PORTAL_PLUGINS"
+        elif not flag_value:
+            record.reason = f"{plugin.flag_name}=false"
+        else:
+            record.status = "enabled"
+
+    enabled_names = {r.name for r in records if r.status == "enabled"}
+    for record in records:
+        if record.status == "enabled" and record.plugin:
+            missing = [req for req in record.plugin.requires if req not in enabled_names]
+            if missing:
+                raise ConfigError(
+                    f"PORTAL_PLUGINS: plugin {record.name!r} requires {', '.join(missing)}, "
+                    "which is not enabled"
+                )
+    return PluginRegistry(records)
+
+
+def wire_plugins(app: Flask, registry: PluginRegistry) -> None:
+    """Register each enabled plugin's blueprint, setup and CLI, in enable-list order."""
+    for plugin in registry.enabled:
+        if plugin.blueprint is not None:
+            app.register_blueprint(plugin.blueprint)
+        if plugin.setup is not None:
+            plugin.setup(app)
+        if plugin.cli is not None:
+            app.cli.add_command(plugin.cli, plugin.name)

@@ -1,0 +1,1 @@
+"""Bundled plugins: one package each, exposing ``plugin = Plugin(...)`` (see app.plugin)."""

@@ -1,0 +1,145 @@
+"""Shared fixtures: ``app`` (a fresh portal per test), ``client``, ``runner``, ``db``, ``auth``,
+``make_user``; markers ``plugins(...)`` and ``config(...)`` shape the app of one test.
+
+Databases: SQLite in the test's temporary folder by default; with TEST_DATABASE_URL set (a
+PostgreSQL URL) every test runs against that server instead, on a schema reset per test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from app import create_app
+from app.auth.passwords import hash_password
+from app.extensions import db as _db
+from app.models import User
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")  # run the whole suite on this database
+PASSWORD = "correct horse battery staple"
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1)
+
+
+def _reset_schema() -> None:
+    """Drop and recreate every table (PostgreSQL: truncation would keep sequences in step too,
+    but dropping keeps tests independent of table order and leftover types)."""
+    _db.drop_all()
+    _db.create_all()
+
+
+@pytest.fixture
+def app(request, tmp_path) -> Iterator:
+    config = {
+        "PORTAL_ENV": "testing",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-production",
+        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'portal.db'}",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORTAL_PLUGINS": "",
+        "SCHEDULER_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+    plugins_marker = request.node.get_closest_marker("plugins")
+    if plugins_marker is not None:
+        config["PORTAL_PLUGINS"] = ",".join(plugins_marker.args)
+    for marker in reversed(list(request.node.iter_markers("config"))):
+        config.update(marker.kwargs)
+    application = create_app(config)
+    with application.app_context():
+        if TEST_DATABASE_URL:
+            _reset_schema()
+        else:
+            _db.create_all()
+    # No app context stays pushed during the test: each client request must get its own, as in
+    # production (a shared one would share ``g`` between requests). Use ``with app.app_context()``
+    # around direct database work in a test.
+    yield application
+    with application.app_context():
+        _db.session.remove()
+        if TEST_DATABASE_URL:
+            _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's fixture of this name: it would keep a request context (and its
+    ``g``) pushed across every request of the test."""
+    yield
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user; the returned object is detached with its columns loaded."""
+
+    def make(username: str = "alice", password: str = PASSWORD, role: str = "client") -> User:
+        with app.app_context():
+            user = User(username=username, password_hash=hash_password(password), role=role)
+            _db.session.add(user)
+            _db.session.commit()
+            _db.session.refresh(user)
+            _db.session.expunge(user)
+            return user
+
+    return make
+
+
+class AuthActions:
+    """Drive sign-in and sign-out through real HTTP requests, CSRF tokens included."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, path: str = "/auth/login") -> str:
+        return csrf_from(self.client.get(path).get_data(as_text=True))
+
+    def login(self, username: str = "alice", password: str = PASSWORD, next_url: str | None = None,
+              follow_redirects: bool = False):
+        url = "/auth/login" + (f"?next={next_url}" if next_url else "")
+        token = self.csrf_token(url)
+        return self.client.post(
+            url,
+            data={"username": username, "password": password, "csrf_token": token},
+            follow_redirects=follow_redirects,
+        )
+
+    def logout(self):
+        token = self.csrf_token("/auth/password")
+        return self.client.post("/auth/logout", data={"csrf_token": token})
+
+    def post(self, path: str, data: dict | None = None, page: str | None = None, **kwargs):
+        """POST a form to ``path`` with a CSRF token read from ``page`` (default: ``path``)."""
+        token = self.csrf_token(page or path)
+        return self.client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("postgres") and not POSTGRES_URL:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set TEST_POSTGRES_URL"))
+        if item.get_closest_marker("redis") and not REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set TEST_REDIS_URL"))
+        if item.get_closest_marker("browser") and not os.path.exists(
+            os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+        ):
+            item.add_marker(pytest.mark.skip(reason="needs Debian's chromium (apt install chromium)"))
