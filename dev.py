@@ -34,9 +34,18 @@ def ensure_environment(extras: str) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print(f"Installing the portal with extras [{extras}] ...", flush=True)
     subprocess.run(
-        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-e", f".[{extras}]"],
-        cwd=ROOT, check=True,
+        [
+            str(BIN / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-e",
+            f".[{extras}]",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     stamp.write_text(digest.hexdigest())
 

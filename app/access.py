@@ -64,9 +64,7 @@ def access_level(app: Flask, endpoint: str | None) -> str:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def enforce_access():

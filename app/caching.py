@@ -13,8 +13,9 @@ def _provider():
     return first_hook_result("portal_cache_provider")
 
 
-def get_or_set(key: str, compute: Callable[[], Any], ttl: float | None = None,
-               tags: Iterable[str] = ()) -> Any:
+def get_or_set(
+    key: str, compute: Callable[[], Any], ttl: float | None = None, tags: Iterable[str] = ()
+) -> Any:
     """The cached value for ``key``, computing and storing it (with ``tags``) on a miss."""
     provider = _provider()
     if provider is None:

@@ -72,8 +72,11 @@ def users_set_role(username: str, role: str) -> None:
     db.session.commit()
     end_all_sessions(user, reason="role changed")
     emit_security_event(
-        EventType.ROLE_CHANGE, Severity.HIGH, user=user,
-        description=f"role changed from {old} to {role} (CLI)", metadata={"from": old, "to": role},
+        EventType.ROLE_CHANGE,
+        Severity.HIGH,
+        user=user,
+        description=f"role changed from {old} to {role} (CLI)",
+        metadata={"from": old, "to": role},
     )
     click.echo(f"{username}: {old} -> {role}")
 
@@ -102,9 +105,10 @@ def jobs_list() -> None:
     for name, job in sorted(jobs.items()):
         schedule = f"{job.trigger} " + " ".join(f"{k}={v}" for k, v in job.trigger_args.items())
         run = latest.get(name)
-        last = "never run" if run is None else (
-            f"last {run.started_at:%Y-%m-%d %H:%M:%S} {run.outcome} "
-            f"{(run.duration_ms or 0):.0f} ms"
+        last = (
+            "never run"
+            if run is None
+            else (f"last {run.started_at:%Y-%m-%d %H:%M:%S} {run.outcome} {(run.duration_ms or 0):.0f} ms")
         )
         state = " [paused]" if name in paused else ""
         click.echo(f"{name:<32} {schedule:<24} {last}{state}")

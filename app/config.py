@@ -17,7 +17,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 ENVIRONMENTS = ("development", "testing", "production")
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 (development only)
 
 
 class ConfigError(RuntimeError):
@@ -134,13 +134,18 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", None, as_optional_str, "signs sessions; required outside development"),
     Setting("DATABASE_URL", None, as_optional_str, "SQLAlchemy URL; default SQLite in instance/"),
     Setting("REDIS_URL", None, as_redis_url, "when set: rate limits, cache and scheduler lock use it"),
-    Setting("PORTAL_PLUGINS", "mfa,security,performance,cache,plans", as_list,
-            "ordered enable list of plugin names"),
+    Setting(
+        "PORTAL_PLUGINS",
+        "mfa,security,performance,cache,plans",
+        as_list,
+        "ordered enable list of plugin names",
+    ),
     Setting("PORTAL_SAFE_MODE", False, as_bool, "start with no plugin at all"),
     Setting("PORTAL_PLUGINS_STRICT", True, as_bool, "fail start-up when an enabled plugin fails"),
     Setting("SCHEDULER_ENABLED", True, as_bool, "run scheduled jobs in the embedded server"),
-    Setting("SCHEDULER_LOCK", "auto", as_choice("auto", "file", "postgres", "redis"),
-            "how one runner is chosen"),
+    Setting(
+        "SCHEDULER_LOCK", "auto", as_choice("auto", "file", "postgres", "redis"), "how one runner is chosen"
+    ),
     Setting("SESSION_IDLE_TIMEOUT_MINUTES", 30, as_int(1, 24 * 60), "sign out after this idle time"),
     Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),
     Setting("TRUSTED_PROXY_COUNT", 0, as_int(0, 10), "proxies whose X-Forwarded-For is trusted"),
@@ -167,8 +172,15 @@ def parse_settings(settings: Iterable[Setting], raw: Mapping[str, Any]) -> dict[
 # Keys that reach app.config from the environment although no Setting declares them: the
 # settings of Flask and of the extensions. The rest of the environment (PATH, HOME...) stays out.
 PASSTHROUGH_PREFIXES = (
-    "SQLALCHEMY_", "WTF_", "RATELIMIT_", "SESSION_", "REMEMBER_", "PERMANENT_SESSION",
-    "SERVER_NAME", "PREFERRED_URL_SCHEME", "APPLICATION_ROOT",
+    "SQLALCHEMY_",
+    "WTF_",
+    "RATELIMIT_",
+    "SESSION_",
+    "REMEMBER_",
+    "PERMANENT_SESSION",
+    "SERVER_NAME",
+    "PREFERRED_URL_SCHEME",
+    "APPLICATION_ROOT",
 )
 
 
@@ -202,9 +214,7 @@ def gather_raw_config(
     return raw, explicit
 
 
-def core_config(
-    raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_path: str
-) -> dict[str, Any]:
+def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_path: str) -> dict[str, Any]:
     """Validate the core settings and derive the Flask and extension settings from them."""
     config = parse_settings(CORE_SETTINGS, raw)
     env = config["PORTAL_ENV"]

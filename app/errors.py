@@ -40,8 +40,7 @@ def handle_csrf_error(error: CSRFError):
     return render_error(
         400,
         "Form expired",
-        "The form was missing its security token or it expired. Go back, reload the page and try "
-        "again.",
+        "The form was missing its security token or it expired. Go back, reload the page and try again.",
     )
 
 

@@ -70,9 +70,7 @@ class JobRun(db.Model):
     @classmethod
     def latest_by_job(cls) -> dict[str, JobRun]:
         """The newest run of each job, by name."""
-        newest = (
-            db.select(cls.job_name, func.max(cls.id).label("id")).group_by(cls.job_name).subquery()
-        )
+        newest = db.select(cls.job_name, func.max(cls.id).label("id")).group_by(cls.job_name).subquery()
         rows = db.session.scalars(db.select(cls).join(newest, cls.id == newest.c.id))
         return {run.job_name: run for run in rows}
 

@@ -25,7 +25,8 @@ def nav_items() -> list[NavItem]:
         items.extend(contributed)
     view_functions = current_app.view_functions
     visible = [
-        item for item in items
+        item
+        for item in items
         if item.endpoint in view_functions and (current_user.is_admin or not item.admin)
     ]
     return sorted(visible, key=lambda item: (item.order, item.label))

@@ -18,6 +18,8 @@ from app.events import EventType, Severity
 _signals = Namespace()
 
 security_event = _signals.signal("security-event")
+# Sent by whoever rejects a request for a rate limit: identifier=, endpoint=, limit= (text).
+request_rate_limited = _signals.signal("request-rate-limited")
 # Sent after a user's password or second factor changed and their other sessions were ended.
 credentials_changed = _signals.signal("credentials-changed")
 

@@ -108,8 +108,13 @@ class AuthActions:
     def csrf_token(self, path: str = "/auth/login") -> str:
         return csrf_from(self.client.get(path).get_data(as_text=True))
 
-    def login(self, username: str = "alice", password: str = PASSWORD, next_url: str | None = None,
-              follow_redirects: bool = False):
+    def login(
+        self,
+        username: str = "alice",
+        password: str = PASSWORD,
+        next_url: str | None = None,
+        follow_redirects: bool = False,
+    ):
         url = "/auth/login" + (f"?next={next_url}" if next_url else "")
         token = self.csrf_token(url)
         return self.client.post(

@@ -82,7 +82,9 @@ def pause_job(name: str):
         paused = form.value.data == "pause"
         set_paused(name, paused, current_user.username)
         emit_security_event(
-            EventType.CONFIGURATION_CHANGE, Severity.MEDIUM, user=current_user,
+            EventType.CONFIGURATION_CHANGE,
+            Severity.MEDIUM,
+            user=current_user,
             description=f"job {name} {'paused' if paused else 'resumed'}",
             metadata={"job": name, "paused": paused},
         )
@@ -115,7 +117,9 @@ def change_role(user_id: int):
         db.session.commit()
         end_all_sessions(user, reason="role changed")
         emit_security_event(
-            EventType.ROLE_CHANGE, Severity.HIGH, user=current_user,
+            EventType.ROLE_CHANGE,
+            Severity.HIGH,
+            user=current_user,
             description=f"{user.username}: role {old} -> {new}",
             metadata={"target_user_id": user.id, "from": old, "to": new},
         )

@@ -81,6 +81,12 @@ def is_enabled(name: str) -> bool:
 
 
 __all__ = [
-    "Job", "NavItem", "Plugin", "Setting", "call_hook", "first_hook_result", "is_enabled",
+    "Job",
+    "NavItem",
+    "Plugin",
+    "Setting",
+    "call_hook",
+    "first_hook_result",
+    "is_enabled",
     "registry",
 ]

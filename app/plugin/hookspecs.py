@@ -60,5 +60,13 @@ HOOKSPECS: dict[str, HookSpec] = {
             "plugin answers it. Without an answer, app.caching computes every call directly.",
             first=True,
         ),
+        HookSpec(
+            "portal_openapi",
+            "() -> Mapping",
+            "This plugin's part of the OpenAPI 3.1 document at /api/v1/openapi.json: a mapping "
+            "with 'paths' (keys relative to the server URL /api/v1, e.g. '/plans/search'), and "
+            "optionally 'components' ({'schemas': {...}}) and 'tags'. Every /api/v1 route of the "
+            "plugin must be described.",
+        ),
     )
 }

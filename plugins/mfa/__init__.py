@@ -1,4 +1,5 @@
 """Plugin mfa: TOTP second factor with backup codes."""
+
 from app.plugin import Plugin
 
 plugin = Plugin(name="mfa", description="TOTP second factor with backup codes")

@@ -1,4 +1,5 @@
 """Plugin performance: request metrics, slow queries, resources, dashboard."""
+
 from app.plugin import Plugin
 
 plugin = Plugin(
