@@ -26,9 +26,8 @@ demo_cli = AppGroup("demo", help="Demo data.")
 
 
 def _read_password() -> str:
-    stdin = click.get_text_stream("stdin")
-    if not stdin.isatty():
-        return stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, Response, jsonify, make_response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -15,18 +15,25 @@ from app.signals import emit_security_event
 log = logging.getLogger(__name__)
 
 
-def render_error(status: int, title: str, message: str):
+def render_error(status: int, title: str, message: str) -> Response:
     if wants_json():
-        return jsonify(error=message, status=status), status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        response = jsonify(error=message, status=status)
+    else:
+        html = render_template("errors/error.html", status=status, title=title, message=message)
+        response = make_response(html)
+    response.status_code = status
+    return response
 
 
 def handle_http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
+    if error.response is not None:  # a view aborted with a ready response (e.g. app.api.fail)
+        return error.response
     response = render_error(error.code, error.name, error.description or error.name)
-    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-        response[0].headers["Allow"] = ", ".join(error.valid_methods)
+    for name, value in error.get_headers():  # keep Allow, Retry-After, WWW-Authenticate ...
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response
 
 

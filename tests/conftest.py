@@ -79,6 +79,11 @@ def _push_request_context():
 
 
 @pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
 def db(app):
     return _db
 
@@ -148,3 +153,21 @@ def pytest_collection_modifyitems(config, items):
             os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
         ):
             item.add_marker(pytest.mark.skip(reason="needs Debian's chromium (apt install chromium)"))
+
+
+@pytest.fixture
+def events(app) -> list[dict]:
+    """Every security_event the app sends during the test, as keyword dicts."""
+    from app.signals import security_event
+
+    received: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        user = kwargs.get("user")  # read now: the user object is detached after the request
+        kwargs["user_id"] = getattr(user, "id", None)
+        kwargs["username"] = getattr(user, "username", None)
+        received.append(kwargs)
+
+    security_event.connect(receiver, sender=app)
+    yield received
+    security_event.disconnect(receiver, sender=app)

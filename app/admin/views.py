@@ -25,7 +25,7 @@ class ConfirmForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(r.value, r.value) for r in Role])
+    role = SelectField("Role", choices=[r.value for r in Role])
 
 
 def _page_arg() -> int:
@@ -98,7 +98,9 @@ def users():
     listing = db.paginate(
         db.select(User).order_by(User.username), page=page, per_page=PAGE_SIZE, error_out=False
     )
-    return render_template("admin/users.html", users=listing, form=RoleForm())
+    return render_template(
+        "admin/users.html", users=listing, form=RoleForm(), roles=[r.value for r in Role]
+    )
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])

@@ -1,0 +1,193 @@
+"""The database backend: the seed's cache_entries table, LRU by last access over a byte bound.
+
+It works on its own connections (``db.engine.begin()``), never on the request's ORM session, so
+a cache write cannot commit a view's half-done changes. Reads are recorded in a buffer and
+written in one batch at most once a second (last access and access count feed the LRU).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import utcnow
+from plugins.cache.backends import Usage, no_lock
+from plugins.cache.models import CacheEntry, CacheEntryTag, CacheTagVersion
+
+log = logging.getLogger(__name__)
+entries, entry_tags, versions = CacheEntry.__table__, CacheEntryTag.__table__, CacheTagVersion.__table__
+TOUCH_FLUSH_SECONDS = 1.0
+SIZE_RECHECK_SECONDS = 5.0
+
+
+class DatabaseBackend:
+    name = "database"
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._touches: dict[str, list] = {}  # key -> [reads, last read time]
+        self._touched_at = time.monotonic()
+        self._approx_bytes: int | None = None
+        self._sized_at = 0.0
+        self._evictions = 0
+
+    def get(self, key: str) -> bytes | None:
+        now = utcnow()
+        with db.engine.connect() as conn:
+            blob = conn.scalar(select(entries.c.value).where(entries.c.key == key, entries.c.expires_at > now))
+        if blob is not None:
+            with self._lock:
+                touch = self._touches.setdefault(key, [0, now])
+                touch[0], touch[1] = touch[0] + 1, now
+            if time.monotonic() - self._touched_at >= TOUCH_FLUSH_SECONDS:
+                self.flush_touches()
+        return bytes(blob) if blob is not None else None
+
+    def flush_touches(self) -> None:
+        """Write the buffered reads (last access, access count) in one batch."""
+        with self._lock:
+            pending, self._touches = self._touches, {}
+            self._touched_at = time.monotonic()
+        if not pending:
+            return
+        statement = (
+            update(entries)
+            .where(entries.c.key == bindparam("k"))
+            .values(last_accessed=bindparam("t"), access_count=entries.c.access_count + bindparam("n"))
+        )
+        with db.engine.begin() as conn:
+            conn.execute(statement, [{"k": k, "t": t, "n": n} for k, (n, t) in pending.items()])
+
+    def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool:
+        if len(blob) > self.max_bytes:
+            return False
+        now = utcnow()
+        row = {
+            "key": key,
+            "value": blob,
+            "size": len(blob),
+            "expires_at": now + timedelta(seconds=ttl),
+            "created_at": now,
+            "last_accessed": now,
+            "access_count": 0,
+            "tags": list(tags),
+        }
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(delete(entry_tags).where(entry_tags.c.key == key))
+                conn.execute(delete(entries).where(entries.c.key == key))
+                conn.execute(insert(entries), row)
+                if tags:
+                    conn.execute(insert(entry_tags), [{"tag": tag, "key": key} for tag in tags])
+        except IntegrityError:  # another process stored the same key at the same moment
+            return False
+        self._account(len(blob))
+        return True
+
+    def _account(self, added: int) -> None:
+        """Evict least recently used entries when the stored bytes pass the bound."""
+        stale = time.monotonic() - self._sized_at > SIZE_RECHECK_SECONDS
+        if self._approx_bytes is None or stale:
+            self._approx_bytes, self._sized_at = self._total_bytes(), time.monotonic()
+        else:
+            self._approx_bytes += added
+        if self._approx_bytes > self.max_bytes:
+            self.evict()
+
+    def _total_bytes(self) -> int:
+        with db.engine.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.sum(entries.c.size), 0))))
+
+    def evict(self) -> int:
+        """Delete the least recently used entries until the stored bytes fit the bound."""
+        self.flush_touches()
+        excess = self._total_bytes() - self.max_bytes
+        victims: list[str] = []
+        if excess > 0:
+            query = select(entries.c.key, entries.c.size).order_by(entries.c.last_accessed, entries.c.id)
+            with db.engine.connect() as conn:
+                for key, size in conn.execute(query.execution_options(yield_per=200)):
+                    victims.append(key)
+                    excess -= size
+                    if excess <= 0:
+                        break
+            self._delete_keys(victims)
+            self._evictions += len(victims)
+        self._approx_bytes, self._sized_at = self._total_bytes(), time.monotonic()
+        return len(victims)
+
+    def _delete_keys(self, keys: list[str]) -> int:
+        removed = 0
+        with db.engine.begin() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                conn.execute(delete(entry_tags).where(entry_tags.c.key.in_(chunk)))
+                removed += conn.execute(delete(entries).where(entries.c.key.in_(chunk))).rowcount
+        return removed
+
+    def delete(self, key: str) -> bool:
+        return self._delete_keys([key]) > 0
+
+    def tag_versions(self, tags: Iterable[str]) -> dict[str, int]:
+        tags = list(tags)
+        if not tags:
+            return {}
+        with db.engine.connect() as conn:
+            found = dict(conn.execute(select(versions.c.tag, versions.c.version).where(versions.c.tag.in_(tags))))
+        return {tag: found.get(tag, 0) for tag in tags}
+
+    def invalidate(self, tags: Iterable[str]) -> int:
+        tags = sorted(set(tags))
+        if not tags:
+            return 0
+        with db.engine.begin() as conn:
+            for tag in tags:
+                bumped = conn.execute(
+                    update(versions).where(versions.c.tag == tag).values(version=versions.c.version + 1)
+                )
+                if not bumped.rowcount:
+                    conn.execute(insert(versions), {"tag": tag, "version": 1})
+            tagged = select(entry_tags.c.key).where(entry_tags.c.tag.in_(tags))
+            removed = conn.execute(delete(entries).where(entries.c.key.in_(tagged))).rowcount
+            conn.execute(delete(entry_tags).where(entry_tags.c.key.in_(tagged.scalar_subquery())))
+        return removed
+
+    def clear(self) -> int:
+        with db.engine.begin() as conn:
+            conn.execute(update(versions).values(version=versions.c.version + 1))
+            conn.execute(delete(entry_tags))
+            return conn.execute(delete(entries)).rowcount
+
+    def cleanup(self) -> int:
+        """Delete expired entries, write buffered reads, and enforce the byte bound."""
+        self.flush_touches()
+        expired = select(entries.c.key).where(entries.c.expires_at <= utcnow())
+        with db.engine.begin() as conn:
+            conn.execute(delete(entry_tags).where(entry_tags.c.key.in_(expired.scalar_subquery())))
+            removed = conn.execute(delete(entries).where(entries.c.key.in_(expired))).rowcount
+        self.evict()
+        return removed
+
+    def usage(self) -> Usage:
+        live = entries.c.expires_at > utcnow()
+        with db.engine.connect() as conn:
+            count, size = conn.execute(
+                select(func.count(), func.coalesce(func.sum(entries.c.size), 0)).where(live)
+            ).one()
+        return Usage(int(count), int(size), self._evictions, self.max_bytes)
+
+    def entries_by_tag(self) -> dict[str, int]:
+        query = select(entry_tags.c.tag, func.count()).group_by(entry_tags.c.tag).order_by(entry_tags.c.tag)
+        with db.engine.connect() as conn:
+            return {tag: int(count) for tag, count in conn.execute(query)}
+
+    def lock(self, key: str):
+        return no_lock()

@@ -1,0 +1,57 @@
+"""``flask cache stats|clear|invalidate TAG...`` and the scheduled cleanup."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+cli = AppGroup("cache", help="Inspect and empty the cache.")
+
+
+def _service():
+    return current_app.extensions["portal.cache"]
+
+
+@cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(as_json: bool) -> None:
+    """Print hits, misses, ratio, entries, bytes, evictions and bytes saved."""
+    figures = {**_service().stats(), "entries_by_tag": _service().entries_by_tag()}
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    for name, value in figures.items():
+        if name != "entries_by_tag":
+            click.echo(f"{name:>20}: {value}")
+    for tag, count in figures["entries_by_tag"].items():
+        click.echo(f"{'tag ' + tag:>20}: {count} entries")
+
+
+@cli.command("clear")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def clear(yes: bool) -> None:
+    """Remove every cache entry."""
+    if not yes:
+        click.confirm("Remove every cache entry?", abort=True)
+    click.echo(f"cleared {_service().clear()} entries")
+
+
+@cli.command("invalidate")
+@click.argument("tags", nargs=-1, required=True)
+def invalidate(tags: tuple[str, ...]) -> None:
+    """Invalidate every entry carrying any of TAGS."""
+    try:
+        removed = _service().delete_by_tags(tags)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="TAG") from None
+    click.echo(f"invalidated {', '.join(tags)}: {removed} entries removed")
+
+
+def cleanup_job() -> None:
+    """Remove expired entries and enforce the size bound (scheduled as cache.cleanup)."""
+    removed = _service().cleanup()
+    if removed:
+        current_app.logger.info("cache cleanup removed %d expired entries", removed)

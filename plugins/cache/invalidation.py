@@ -1,0 +1,53 @@
+"""Invalidate cache tags when a change to a tagged model is committed.
+
+A model opts in with a class attribute, e.g. ``__cache_tags__ = ("plans",)``. The tags of the
+instances added, changed or deleted are collected at each flush and invalidated after the
+commit (never before: a rollback keeps the cache, and readers cannot re-cache old rows between
+the invalidation and the commit). The listener is installed once per process on SQLAlchemy's
+Session class and acts for whichever app is current, so each app's own cache is invalidated.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+PENDING = "portal_cache_tags"
+
+
+def tags_of(instance: object) -> tuple[str, ...]:
+    tags = getattr(type(instance), "__cache_tags__", ())
+    return (tags,) if isinstance(tags, str) else tuple(tags)
+
+
+def _collect(session: Session, flush_context) -> None:
+    tags: set[str] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        tags.update(tags_of(instance))
+    if tags:
+        session.info.setdefault(PENDING, set()).update(tags)
+
+
+def _invalidate(session: Session) -> None:
+    tags = session.info.pop(PENDING, None)
+    if not tags or not has_app_context():
+        return
+    service = current_app.extensions.get("portal.cache")
+    if service is not None:
+        removed = service.delete_by_tags(sorted(tags))
+        log.debug("commit invalidated tags %s (%d entries)", sorted(tags), removed)
+
+
+def _forget(session: Session, *args) -> None:
+    session.info.pop(PENDING, None)
+
+
+def install() -> None:
+    """Listen to every session's flushes and commits (idempotent)."""
+    for name, listener in (("after_flush", _collect), ("after_commit", _invalidate), ("after_rollback", _forget)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

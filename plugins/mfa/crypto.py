@@ -1,0 +1,63 @@
+"""Encryption of TOTP secrets at rest: MultiFernet over MFA_ENCRYPTION_KEYS (newest first)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+HKDF_SALT = b"el-mag-portal/mfa"
+HKDF_INFO = b"totp-secret-encryption-v1"
+
+
+class SecretUnreadable(RuntimeError):
+    """A stored secret could not be decrypted with any configured key."""
+
+
+def derive_key(secret_key: str) -> bytes:
+    """A Fernet key derived from SECRET_KEY, for deployments without MFA_ENCRYPTION_KEYS."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=HKDF_SALT, info=HKDF_INFO)
+    return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode("utf-8")))
+
+
+def build_fernet(app: Flask) -> MultiFernet:
+    """The app's MultiFernet; warn in production when the key is derived from SECRET_KEY."""
+    keys = [key.encode("ascii") for key in app.config["MFA_ENCRYPTION_KEYS"]]
+    if not keys:
+        if app.config["PORTAL_ENV"] == "production":
+            log.warning(
+                "MFA_ENCRYPTION_KEYS is not set: TOTP secrets are encrypted with a key derived "
+                "from SECRET_KEY, so changing SECRET_KEY makes them unreadable. Set "
+                "MFA_ENCRYPTION_KEYS to a Fernet key of its own."
+            )
+        keys = [derive_key(app.config["SECRET_KEY"])]
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def _fernet() -> MultiFernet:
+    return current_app.extensions["mfa"]["fernet"]
+
+
+def encrypt_secret(secret: str) -> str:
+    return _fernet().encrypt(secret.encode("ascii")).decode("ascii")
+
+
+def decrypt_secret(ciphertext: str) -> str:
+    try:
+        return _fernet().decrypt(ciphertext.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise SecretUnreadable("no configured MFA key decrypts this secret") from None
+
+
+def reencrypt(ciphertext: str) -> str:
+    """The same secret encrypted under the newest key."""
+    try:
+        return _fernet().rotate(ciphertext.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise SecretUnreadable("no configured MFA key decrypts this secret") from None

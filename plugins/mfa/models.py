@@ -1,0 +1,51 @@
+"""MFA tables: one secret row per user (seed table ``auth_mfa_secrets``) and hashed backup codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models import utcnow
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Make a stored timestamp timezone-aware (SQLite hands back naive UTC)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+class MfaSecret(db.Model):
+    """A user's TOTP secret (encrypted), whether MFA is on, replay and lockout state."""
+
+    __tablename__ = "auth_mfa_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    # A Fernet token (MultiFernet, key rotation by `flask mfa rotate-keys`); never the plain secret.
+    secret_ciphertext: Mapped[str] = mapped_column(String(512))
+    is_enabled: Mapped[bool] = mapped_column(default=False, index=True)
+    # The newest TOTP time step accepted: that step and every earlier one are refused (replay).
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MfaBackupCode(db.Model):
+    """One single-use backup code, stored only as a salted scrypt hash."""
+
+    __tablename__ = "auth_mfa_backup_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

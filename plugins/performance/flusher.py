@@ -1,0 +1,217 @@
+"""The background flusher: drains a Recorder's buffers into the database in batches.
+
+Started lazily by the first request in each process (gunicorn forks workers after import, and a
+thread does not survive a fork); flushes every PERFORMANCE_FLUSH_INTERVAL_SECONDS, earlier when a
+batch is waiting, and once more at interpreter exit so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from datetime import UTC, datetime
+
+import psutil
+from sqlalchemy import func, insert
+
+from app.extensions import db
+from plugins.performance.masking import fingerprint, mask_statement
+from plugins.performance.models import SUM_COLUMNS, NPlusOnePattern, PerformanceMetric, SlowQuery, rollup_table
+from plugins.performance.recorder import FIXED, HIGH, LOW, Recorder
+
+log = logging.getLogger(__name__)
+ROLLUP_KEY = ("resolution", "period_start", "endpoint", "method")
+ROLLUP_VALUES = ("count", "errors", "client_errors", "total_ms", "min_ms", "max_ms", "satisfied", "tolerating",
+                 "db_count", "db_ms")  # fmt: skip
+_live: weakref.WeakSet[Recorder] = weakref.WeakSet()
+_process: dict[int, psutil.Process] = {}
+
+
+def _dialect_insert(conn):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
+        return dialect_insert, func.least, func.greatest
+    from sqlalchemy.dialects.sqlite import insert as dialect_insert
+
+    return dialect_insert, func.min, func.max
+
+
+def upsert_rollups(conn, rows: list[dict], replace: bool = False) -> None:
+    """Insert roll-up rows, adding to (or with ``replace``, overwriting) rows already stored."""
+    if not rows:
+        return
+    dialect_insert, least, greatest = _dialect_insert(conn)
+    statement = dialect_insert(rollup_table)
+    new, old = statement.excluded, rollup_table.c
+    if replace:
+        updates = {name: new[name] for name in (*SUM_COLUMNS, "min_ms", "max_ms")}
+    else:
+        updates = {name: old[name] + new[name] for name in SUM_COLUMNS}
+        updates["min_ms"] = least(old.min_ms, new.min_ms)
+        updates["max_ms"] = greatest(old.max_ms, new.max_ms)
+    conn.execute(statement.on_conflict_do_update(index_elements=list(ROLLUP_KEY), set_=updates), rows)
+
+
+def rollup_rows(resolution: int, aggregates: dict) -> list[dict]:
+    """Turn in-memory aggregates ({(period, rule, method): counters}) into table rows."""
+    from plugins.performance.models import HISTOGRAM_COLUMNS
+
+    rows = []
+    for (period, rule, method), agg in aggregates.items():
+        row = dict(zip(ROLLUP_VALUES, agg[:FIXED], strict=True))
+        row.update(zip(HISTOGRAM_COLUMNS, agg[FIXED:], strict=True))
+        row.update(resolution=resolution, period_start=period, endpoint=rule, method=method)
+        rows.append(row)
+    return rows
+
+
+def merge_rollup(target: dict, key: tuple, agg: list) -> None:
+    """Add in-memory roll-up ``agg`` into ``target[key]``."""
+    mine = target.get(key)
+    if mine is None:
+        target[key] = agg
+        return
+    for index, value in enumerate(agg):
+        if index == LOW:
+            mine[index] = min(mine[index], value)
+        elif index == HIGH:
+            mine[index] = max(mine[index], value)
+        else:
+            mine[index] += value
+
+
+def _when(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _write(conn, raw, rollups, slow, n_plus_one, batch: int) -> None:
+    if raw:
+        table = PerformanceMetric.__table__
+        rows = [
+            {"endpoint": r[0], "method": r[1], "response_time": r[2], "status_code": r[3], "user_id": r[4],
+             "ip_address": r[5], "user_agent": r[6], "metadata": {}, "timestamp": _when(r[7]),
+             "memory_usage": r[8], "cpu_usage": r[9], "db_query_count": r[10], "db_time_ms": r[11]}
+            for r in raw
+        ]  # fmt: skip
+        for start in range(0, len(rows), batch):
+            conn.execute(insert(table), rows[start : start + batch])
+    upsert_rollups(conn, rollup_rows(60, rollups))
+    if slow:
+        masked = [mask_statement(s[3]) for s in slow]
+        conn.execute(
+            insert(SlowQuery.__table__),
+            [
+                {"timestamp": _when(s[0]), "endpoint": s[1], "method": s[2], "statement": m,
+                 "fingerprint": fingerprint(m), "parameters": s[4], "duration_ms": s[5]}
+                for s, m in zip(slow, masked, strict=True)
+            ],
+        )  # fmt: skip
+    if n_plus_one:
+        dialect_insert, _, greatest = _dialect_insert(conn)
+        rows = []
+        for (rule, method, statement), (requests, top, total, first, last) in n_plus_one.items():
+            masked = mask_statement(statement)
+            rows.append({"endpoint": rule, "method": method, "fingerprint": fingerprint(masked),
+                         "statement": masked, "requests": requests, "max_repeats": top,
+                         "total_repeats": total, "first_seen": _when(first), "last_seen": _when(last)})  # fmt: skip
+        statement = dialect_insert(NPlusOnePattern.__table__)
+        new, old = statement.excluded, NPlusOnePattern.__table__.c
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["endpoint", "method", "fingerprint"],
+                set_={"requests": old.requests + new.requests, "total_repeats": old.total_repeats + new.total_repeats,
+                      "max_repeats": greatest(old.max_repeats, new.max_repeats), "last_seen": new.last_seen},
+            ),
+            rows,
+        )  # fmt: skip
+
+
+def flush(recorder: Recorder) -> int:
+    """Write everything buffered now; return the number of raw rows written."""
+    app = recorder.app_ref()
+    if app is None:
+        return 0
+    with recorder.flush_lock:
+        with recorder.lock:
+            raw, recorder.raw = recorder.raw, []
+            rollups, recorder.rollups = recorder.rollups, {}
+            slow, recorder.slow = recorder.slow, []
+            n_plus_one, recorder.n_plus_one = recorder.n_plus_one, {}
+        if not (raw or rollups or slow or n_plus_one):
+            return 0
+        try:
+            with app.app_context(), db.engine.begin() as conn:
+                _write(conn, raw, rollups, slow, n_plus_one, recorder.config.batch_size)
+        except Exception:
+            # Keep the roll-ups (small, and the dashboard's source) for the next try; the raw rows
+            # of this batch are counted as dropped rather than held without bound.
+            log.exception("performance flush failed; %d raw rows dropped", len(raw))
+            with recorder.lock:
+                recorder.dropped += len(raw)
+                for key, agg in rollups.items():
+                    merge_rollup(recorder.rollups, key, agg)
+            return 0
+        recorder.flushed_rows += len(raw)
+        return len(raw)
+
+
+def sample_process(recorder: Recorder) -> None:
+    """Refresh this process's memory and CPU figures that each raw row carries."""
+    pid = os.getpid()
+    process = _process.get(pid)
+    if process is None:
+        process = _process[pid] = psutil.Process(pid)
+        process.cpu_percent(None)  # the first call only starts the measurement
+    with process.oneshot():
+        recorder.latest_memory_mb = round(process.memory_info().rss / 1_048_576, 1)
+        recorder.latest_cpu_percent = process.cpu_percent(None)
+
+
+def _run(ref: weakref.ReferenceType, wake: threading.Event) -> None:
+    while True:
+        recorder = ref()
+        if recorder is None:
+            return
+        interval = recorder.config.flush_interval
+        del recorder
+        wake.wait(interval)
+        wake.clear()
+        recorder = ref()
+        if recorder is None:
+            return
+        try:
+            sample_process(recorder)
+            flush(recorder)
+        except Exception:  # the flusher must outlive one bad batch
+            log.exception("performance flusher iteration failed")
+        del recorder
+
+
+def ensure_started(recorder: Recorder) -> None:
+    """Start this process's flusher thread for ``recorder`` unless it already runs."""
+    pid = os.getpid()
+    with recorder.lock:
+        if recorder.started_pid == pid:
+            return
+        recorder.started_pid = pid
+    thread = threading.Thread(
+        target=_run, args=(weakref.ref(recorder), recorder.wake), name="performance-flusher", daemon=True
+    )
+    thread.start()
+    weakref.finalize(recorder, recorder.wake.set)  # a collected app lets its thread end
+    _live.add(recorder)
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    pid = os.getpid()
+    for recorder in list(_live):
+        if recorder.started_pid == pid:
+            try:
+                flush(recorder)
+            except Exception:
+                log.warning("performance flush at exit failed", exc_info=True)

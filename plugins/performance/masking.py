@@ -1,0 +1,42 @@
+"""Make SQL safe to store: literals and parameters replaced by their shape, never their value."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+MAX_STATEMENT = 4000
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_NUMBER = re.compile(r"(?<![\w.$])-?\d+(?:\.\d+)?(?![\w])")
+_IN_LIST = re.compile(r"\(\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+)(?:\s*,\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+))+\s*\)")
+_SPACE = re.compile(r"\s+")
+
+
+def mask_statement(statement: str) -> str:
+    """The statement with string and number literals as ``?`` and IN lists collapsed."""
+    text = _STRING.sub("?", statement)
+    text = _NUMBER.sub("?", text)
+    text = _IN_LIST.sub("(?...)", text)
+    return _SPACE.sub(" ", text).strip()[:MAX_STATEMENT]
+
+
+def fingerprint(masked: str) -> str:
+    """A short stable identifier of a masked statement."""
+    return hashlib.sha1(masked.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+def _shape(value: Any) -> str:
+    return "NULL" if value is None else type(value).__name__
+
+
+def mask_parameters(parameters: Any, executemany: bool = False) -> str:
+    """Describe bound parameters by type only: ``(str, int)`` or ``{name: str}``."""
+    if executemany and isinstance(parameters, Sequence) and parameters:
+        return f"{len(parameters)} rows of {mask_parameters(parameters[0])}"
+    if isinstance(parameters, Mapping):
+        return "{" + ", ".join(f"{key}: {_shape(value)}" for key, value in parameters.items()) + "}"
+    if isinstance(parameters, Sequence) and not isinstance(parameters, (str, bytes)):
+        return "(" + ", ".join(_shape(value) for value in parameters) + ")"
+    return "" if parameters is None else _shape(parameters)

@@ -1,0 +1,113 @@
+"""Prometheus metrics: per-app collectors, multiprocess-aware exposition, access check."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask import Flask
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from app.plugin import first_hook_result
+from plugins.performance.settings import PerfConfig
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+@dataclass
+class Metrics:
+    """The collectors of one app (not in the global registry: tests build many apps)."""
+
+    duration: Histogram
+    security_events: Counter
+    rate_limited: Counter
+    dropped: Counter
+
+    @classmethod
+    def create(cls) -> Metrics:
+        return cls(
+            duration=Histogram(
+                "portal_request_duration_seconds",
+                "Request duration by endpoint rule, method and status",
+                ("endpoint", "method", "status"),
+                buckets=LATENCY_BUCKETS,
+                registry=None,
+            ),
+            security_events=Counter(
+                "portal_security_events",
+                "Security events by kind and severity",
+                ("kind", "severity"),
+                registry=None,
+            ),
+            rate_limited=Counter(
+                "portal_rate_limited_requests",
+                "Requests rejected by a rate limit, by endpoint",
+                ("endpoint",),
+                registry=None,
+            ),
+            dropped=Counter(
+                "portal_performance_dropped_records",
+                "Request records dropped because the buffer was full",
+                registry=None,
+            ),
+        )
+
+    def collectors(self) -> tuple:
+        return (self.duration, self.security_events, self.rate_limited, self.dropped)
+
+
+class CacheCollector(Collector):
+    """Cache hits and misses as the cache plugin reports them at scrape time (portal_stats)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self) -> Iterator:
+        with self.app.app_context():
+            stats = first_hook_result("portal_stats", "cache")
+        if not stats:
+            return
+        hits = CounterMetricFamily("portal_cache_hits", "Cache hits reported by the cache plugin")
+        hits.add_metric([], float(stats.get("hits", 0) or 0))
+        misses = CounterMetricFamily("portal_cache_misses", "Cache misses reported by the cache plugin")
+        misses.add_metric([], float(stats.get("misses", 0) or 0))
+        ratio = GaugeMetricFamily("portal_cache_hit_ratio", "Cache hit ratio reported by the cache plugin")
+        ratio.add_metric([], float(stats.get("ratio", 0) or 0))
+        yield from (hits, misses, ratio)
+
+
+def exposition(app: Flask, metrics: Metrics) -> bytes:
+    """The metrics text: every worker's files in multiprocess mode, this process's otherwise."""
+    registry = CollectorRegistry(auto_describe=False)
+    directory = multiprocess_dir()
+    if directory:
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry, path=directory)
+    else:
+        for collector in metrics.collectors():
+            registry.register(collector)
+    registry.register(CacheCollector(app))
+    return generate_latest(registry)
+
+
+def scrape_allowed(config: PerfConfig, remote_addr: str | None, authorization: str | None) -> bool:
+    """Whether a scrape may read /metrics: a configured address, or the bearer token."""
+    if config.metrics_token and authorization and authorization.startswith("Bearer "):
+        offered = authorization[len("Bearer ") :].strip().encode("utf-8")
+        if hmac.compare_digest(offered, config.metrics_token.encode("utf-8")):
+            return True
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in network for network in config.metrics_networks)

@@ -1,0 +1,137 @@
+"""Reading the roll-ups: ``get_performance_stats`` for the dashboard, the API and other plugins.
+
+Only the roll-up table is read, so the cost depends on the range and the number of endpoints,
+never on the number of raw rows.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from plugins.performance import histogram
+from plugins.performance.models import HISTOGRAM_COLUMNS, SUM_COLUMNS, rollup_table
+
+STEPS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
+MAX_POINTS = 120
+_SUMS = {name: index for index, name in enumerate(SUM_COLUMNS)}
+
+
+def config():
+    return current_app.extensions["performance"].config
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (naive values are taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def choose_resolution(start: float, end: float, minute_retention_days: int, now: float | None = None):
+    """(roll-up resolution to read, trend step) for a range: about MAX_POINTS points or fewer."""
+    span = max(end - start, 60)
+    step = next((s for s in STEPS if span / s <= MAX_POINTS), STEPS[-1])
+    now = time.time() if now is None else now
+    minutes_kept = start >= now - minute_retention_days * 86400
+    if step < 3600 and minutes_kept:
+        return 60, step
+    return 3600, max(step, 3600)
+
+
+def _aggregates():
+    c = rollup_table.c
+    return [func.sum(c[name]) for name in SUM_COLUMNS] + [func.min(c.min_ms), func.max(c.max_ms)]
+
+
+def summarize(sums: Any, span_seconds: float, apdex_t_ms: float) -> dict[str, Any]:
+    """Figures of one group of roll-ups (``sums`` = SUM_COLUMNS totals, then min and max)."""
+    values = [v or 0 for v in sums]
+    count = int(values[_SUMS["count"]])
+    low, high = values[len(SUM_COLUMNS)], values[len(SUM_COLUMNS) + 1]
+    counts = [int(values[_SUMS[name]]) for name in HISTOGRAM_COLUMNS]
+    errors = int(values[_SUMS["errors"]])
+    error_rate = errors / count if count else 0.0
+    apdex = histogram.apdex(int(values[_SUMS["satisfied"]]), int(values[_SUMS["tolerating"]]), count)
+    p95 = histogram.percentile(counts, 95, low, high)
+    score = histogram.score(apdex, p95, apdex_t_ms, error_rate)
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
+    return {
+        "count": count,
+        "throughput_per_min": round(count / (span_seconds / 60), 3) if span_seconds else 0.0,
+        "mean_ms": rounded(values[_SUMS["total_ms"]] / count) if count else None,
+        "min_ms": rounded(low) if count else None,
+        "max_ms": rounded(high) if count else None,
+        "p50_ms": rounded(histogram.percentile(counts, 50, low, high)),
+        "p95_ms": rounded(p95),
+        "p99_ms": rounded(histogram.percentile(counts, 99, low, high)),
+        "errors": errors,
+        "error_rate": round(error_rate, 4),
+        "client_error_rate": round(values[_SUMS["client_errors"]] / count, 4) if count else 0.0,
+        "apdex": None if apdex is None else round(apdex, 3),
+        "apdex_t_ms": apdex_t_ms,
+        "score": score,
+        "grade": histogram.grade(score),
+        "db_queries_per_request": round(values[_SUMS["db_count"]] / count, 2) if count else None,
+        "db_ms_per_request": rounded(values[_SUMS["db_ms"]] / count) if count else None,
+    }
+
+
+def get_performance_stats(start: datetime, end: datetime, endpoint: str | None = None) -> dict[str, Any]:
+    """Per-endpoint figures, totals and a trend for [start, end), read from the roll-ups."""
+    cfg = config()
+    start, end = as_utc(start), as_utc(end)
+    lo, hi = start.timestamp(), end.timestamp()
+    resolution, step = choose_resolution(lo, hi, cfg.minute_retention_days)
+    c = rollup_table.c
+    where = [c.resolution == resolution, c.period_start >= int(lo) // resolution * resolution, c.period_start < hi]
+    if endpoint is not None:
+        where.append(c.endpoint == endpoint)
+    span = hi - lo
+    endpoints = []
+    grouped = db.session.execute(select(c.endpoint, c.method, *_aggregates()).where(*where).group_by(c.endpoint, c.method))
+    for row in grouped:
+        figures = summarize(row[2:], span, cfg.apdex_t(row.endpoint))
+        endpoints.append({"endpoint": row.endpoint, "method": row.method, **figures})
+    endpoints.sort(key=lambda e: (-e["count"], e["endpoint"], e["method"]))
+    totals = summarize(db.session.execute(select(*_aggregates()).where(*where)).one(), span, cfg.apdex_t_ms)
+    scored = [e for e in endpoints if e["score"] is not None]
+    if scored:  # the overall score weighs each endpoint's own score (its own Apdex T) by traffic
+        totals["score"] = round(sum(e["score"] * e["count"] for e in scored) / sum(e["count"] for e in scored))
+        totals["grade"] = histogram.grade(totals["score"])
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "endpoint": endpoint,
+        "resolution_seconds": resolution,
+        "step_seconds": step,
+        "percentile_relative_error_bound": round(histogram.RELATIVE_ERROR_BOUND, 4),
+        "totals": totals,
+        "endpoints": endpoints,
+        "trend": _trend(where, lo, hi, step, cfg.apdex_t(endpoint) if endpoint else cfg.apdex_t_ms),
+    }
+
+
+def _trend(where: list, lo: float, hi: float, step: int, apdex_t_ms: float) -> list[dict[str, Any]]:
+    c = rollup_table.c
+    slot = (c.period_start // step).label("slot")
+    rows = db.session.execute(select(slot, *_aggregates()).where(*where).group_by(slot).order_by(slot))
+    by_slot = {int(row.slot): row[1:] for row in rows}
+    points = []
+    for index in range(int(lo) // step, int((hi - 1) // step) + 1):
+        sums = by_slot.get(index, [0] * (len(SUM_COLUMNS) + 2))
+        figures = summarize(sums, step, apdex_t_ms)
+        points.append(
+            {
+                "start": datetime.fromtimestamp(index * step, UTC).isoformat(),
+                **{k: figures[k] for k in ("count", "throughput_per_min", "mean_ms", "p50_ms", "p95_ms",
+                                           "p99_ms", "error_rate", "apdex")},
+            }
+        )  # fmt: skip
+    return points

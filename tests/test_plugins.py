@@ -1,0 +1,161 @@
+"""The plugin contract: discovery, enable list, flags, safe mode, failures, hooks, CLI listing."""
+
+import textwrap
+
+import pytest
+from flask import Blueprint
+
+from app import ConfigError, create_app
+from app.config import Setting, as_int
+from app.plugin import Job, NavItem, Plugin
+from app.plugin.loader import discover
+
+BUNDLED = ("mfa", "security", "performance", "cache", "plans")
+
+
+def config(tmp_path, **extra):
+    return {
+        "PORTAL_ENV": "testing",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        **extra,
+    }
+
+
+def statuses(app):
+    return {r.name: (r.status, r.reason) for r in app.extensions["portal.plugins"].records}
+
+
+def test_every_bundled_plugin_is_discovered():
+    found, duplicates = discover()
+    assert set(BUNDLED) <= set(found)
+    assert duplicates == []
+
+
+def test_enable_list_and_flags_decide(tmp_path):
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="mfa,cache", CACHE_ENABLED="false"))
+    result = statuses(app)
+    assert result["mfa"] == ("enabled", "")
+    assert result["cache"] == ("disabled", "CACHE_ENABLED=false")
+    assert result["plans"] == ("disabled", "not in PORTAL_PLUGINS")
+
+
+def test_safe_mode_enables_nothing(tmp_path):
+    app = create_app(config(tmp_path, PORTAL_SAFE_MODE="true"))
+    assert all(status == "disabled" for status, _ in statuses(app).values())
+    assert all("safe mode" in reason for _, reason in statuses(app).values())
+    assert app.extensions["portal.plugins"].enabled == []
+
+
+def test_unknown_plugin_name_fails_fast(tmp_path):
+    with pytest.raises(ConfigError, match="unknown plugin"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="mfa,nosuchplugin"))
+
+
+def test_plugin_listed_twice_fails_fast(tmp_path):
+    with pytest.raises(ConfigError, match="listed more than once: mfa"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="mfa,mfa"))
+
+
+def test_duplicate_plugin_name_from_two_sources_fails_fast(tmp_path):
+    clash = Plugin(name="mfa")
+    with pytest.raises(ConfigError, match="duplicate plugin names: mfa"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="", PORTAL_EXTRA_PLUGINS=[clash]))
+
+
+def test_unmet_requires_fails_fast(tmp_path):
+    needy = Plugin(name="needy", requires=("cache",))
+    with pytest.raises(ConfigError, match="'needy' requires cache"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="needy", PORTAL_EXTRA_PLUGINS=[needy]))
+
+
+def test_unknown_hook_name_fails_fast(tmp_path):
+    odd = Plugin(name="odd", hooks={"portal_no_such_hook": lambda: None})
+    with pytest.raises(ConfigError, match="unknown hooks: portal_no_such_hook"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="odd", PORTAL_EXTRA_PLUGINS=[odd]))
+
+
+def test_plugin_setting_is_validated_naming_the_variable(tmp_path):
+    tuned = Plugin(name="tuned", settings=(Setting("TUNED_LEVEL", 3, as_int(0, 9)),))
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="tuned", PORTAL_EXTRA_PLUGINS=[tuned]))
+    assert app.config["TUNED_LEVEL"] == 3
+    with pytest.raises(ConfigError, match="^TUNED_LEVEL: must be at most 9"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="tuned", TUNED_LEVEL="12", PORTAL_EXTRA_PLUGINS=[tuned]))
+
+
+def test_a_plugin_is_wired_only_when_enabled(tmp_path):
+    bp = Blueprint("hello", __name__)
+    bp.add_url_rule("/hello/", "index", lambda: "hi")
+    calls = []
+    hello = Plugin(
+        name="hello",
+        blueprint=bp,
+        setup=lambda app: calls.append(app),
+        jobs=(Job("hello.tick", func=lambda: None),),
+        hooks={"portal_nav_items": lambda user: [NavItem("Hello", "hello.index")]},
+    )
+    on = create_app(config(tmp_path, PORTAL_PLUGINS="hello", PORTAL_EXTRA_PLUGINS=[hello]))
+    off = create_app(config(tmp_path, PORTAL_PLUGINS="hello", HELLO_ENABLED="false", PORTAL_EXTRA_PLUGINS=[hello]))
+    assert "hello.index" in on.view_functions and "hello.index" not in off.view_functions
+    assert calls == [on]
+    assert [j.name for j in on.extensions["portal.plugins"].jobs()] == ["hello.tick"]
+    assert off.extensions["portal.plugins"].jobs() == []
+
+
+def test_failing_plugin_stops_startup_when_strict_and_is_listed_as_failed_otherwise(tmp_path):
+    # A plugin whose object is wrong is a failure too: its blueprint must carry its name.
+    wrong_bp = Plugin(name="wrongbp", blueprint=Blueprint("other", __name__))
+    with pytest.raises(ConfigError, match="'wrongbp' failed to load"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="wrongbp", PORTAL_EXTRA_PLUGINS=[wrong_bp]))
+    app = create_app(
+        config(tmp_path, PORTAL_PLUGINS="wrongbp", PORTAL_PLUGINS_STRICT="false",
+               PORTAL_EXTRA_PLUGINS=[wrong_bp])
+    )
+    status, reason = statuses(app)["wrongbp"]
+    assert status == "failed" and "blueprint must be named" in reason
+
+
+def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    package = site / "portal_hello_ep"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(textwrap.dedent('''
+        from app.plugin import Plugin
+        plugin = Plugin(name="hello_ep", description="from an entry point")
+    '''))
+    dist = site / "portal_hello_ep-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: portal-hello-ep\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[portal.plugins]\nhello_ep = portal_hello_ep:plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="hello_ep"))
+    record = {r.name: r for r in app.extensions["portal.plugins"].records}["hello_ep"]
+    assert record.status == "enabled"
+    assert record.source == "entry point portal-hello-ep"
+
+
+def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
+    bad = Plugin(name="wrongbp", blueprint=Blueprint("other", __name__))
+    app = create_app(
+        config(tmp_path, PORTAL_PLUGINS="mfa,plans,wrongbp", PLANS_ENABLED="0",
+               PORTAL_PLUGINS_STRICT="false", PORTAL_EXTRA_PLUGINS=[bad])
+    )
+    output = app.test_cli_runner().invoke(args=["plugins", "list"]).output
+    lines = {line.split()[0]: line for line in output.splitlines()}
+    assert "enabled" in lines["mfa"]
+    assert "disabled" in lines["plans"] and "PLANS_ENABLED=false" in lines["plans"]
+    assert "disabled" in lines["cache"] and "not in PORTAL_PLUGINS" in lines["cache"]
+    assert "failed" in lines["wrongbp"]
+
+
+def test_hooks_are_called_in_enable_list_order(tmp_path):
+    first = Plugin(name="first", hooks={"portal_stats": lambda topic: {"by": "first"}})
+    second = Plugin(name="second", hooks={"portal_stats": lambda topic: {"by": "second"}})
+    app = create_app(
+        config(tmp_path, PORTAL_PLUGINS="second,first", PORTAL_EXTRA_PLUGINS=[first, second])
+    )
+    registry = app.extensions["portal.plugins"]
+    assert registry.call("portal_stats", "x") == [{"by": "second"}, {"by": "first"}]
+    assert registry.call_first("portal_stats", "x") == {"by": "second"}
+    with pytest.raises(KeyError):
+        registry.call("portal_unknown")
