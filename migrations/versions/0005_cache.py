@@ -4,8 +4,8 @@ Revision ID: 0005_cache
 Revises: 0004_performance
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005_cache"
 down_revision = "0004_performance"

@@ -48,6 +48,10 @@ def _forget(session: Session, *args) -> None:
 
 def install() -> None:
     """Listen to every session's flushes and commits (idempotent)."""
-    for name, listener in (("after_flush", _collect), ("after_commit", _invalidate), ("after_rollback", _forget)):
+    for name, listener in (
+        ("after_flush", _collect),
+        ("after_commit", _invalidate),
+        ("after_rollback", _forget),
+    ):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)

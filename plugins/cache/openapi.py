@@ -42,7 +42,9 @@ def openapi() -> dict:
                     "responses": {
                         "200": {
                             "description": "The figures",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CacheStats"}}},
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/CacheStats"}}
+                            },
                         },
                         "401": _error("Not signed in"),
                         "403": _error("Not an admin"),

@@ -30,7 +30,9 @@ SETTINGS = (
     Setting("CACHE_TTL_MS", 300_000, as_int(1), "default time to live of an entry, in milliseconds"),
     Setting("CACHE_MAX_SIZE_MB", 100, as_megabytes, "memory/database bound on stored bytes (LRU)"),
     Setting("CACHE_COMPRESS_MIN_BYTES", 1024, as_int(0), "compress values from this size (zlib)"),
-    Setting("CACHE_ALLOW_PICKLE", False, as_bool, "let values JSON cannot hold be pickled (trusted store only)"),
+    Setting(
+        "CACHE_ALLOW_PICKLE", False, as_bool, "let values JSON cannot hold be pickled (trusted store only)"
+    ),
     Setting("CACHE_REDIS_URL", None, as_redis_url, "Redis for the cache; default REDIS_URL"),
     Setting("CACHE_KEY_PREFIX", "portal:cache:", as_optional_str, "namespace of the cache's Redis keys"),
     Setting("CACHE_LOCK_TIMEOUT_MS", 10_000, as_int(100, 600_000), "stampede lock timeout (Redis)"),

@@ -42,7 +42,9 @@ class DatabaseBackend:
     def get(self, key: str) -> bytes | None:
         now = utcnow()
         with db.engine.connect() as conn:
-            blob = conn.scalar(select(entries.c.value).where(entries.c.key == key, entries.c.expires_at > now))
+            blob = conn.scalar(
+                select(entries.c.value).where(entries.c.key == key, entries.c.expires_at > now)
+            )
         if blob is not None:
             with self._lock:
                 touch = self._touches.setdefault(key, [0, now])
@@ -141,7 +143,9 @@ class DatabaseBackend:
         if not tags:
             return {}
         with db.engine.connect() as conn:
-            found = dict(conn.execute(select(versions.c.tag, versions.c.version).where(versions.c.tag.in_(tags))))
+            found = dict(
+                conn.execute(select(versions.c.tag, versions.c.version).where(versions.c.tag.in_(tags)))
+            )
         return {tag: found.get(tag, 0) for tag in tags}
 
     def invalidate(self, tags: Iterable[str]) -> int:
