@@ -46,6 +46,8 @@ MEDIGAP = {
 }
 TIERS = ("Value", "Choice", "Premier", "Essential", "Plus", "Complete")
 PLANS_PER_COUNTY = (30, 50)
+# Contract-number prefixes in the style of CMS (H: local MA, R: regional PPO, S: drug plan).
+CODE_PREFIX = {PlanType.HMO: "H", PlanType.PPO: "R", PlanType.PDP: "S", PlanType.MEDIGAP: "M"}
 
 
 def _money(value: float) -> Decimal:
@@ -102,7 +104,7 @@ def generate_plans(seed: int = SEED) -> Iterator[dict[str, Any]]:
                 carrier = rng.choice(CARRIERS)
                 fields = _plan(rng, plan_type, carrier)
                 yield {
-                    "plan_code": f"{plan_type.value[0]}{number:05d}-{rng.randint(1, 999):03d}",
+                    "plan_code": f"{CODE_PREFIX[plan_type]}{number:04d}-{rng.randint(1, 999):03d}",
                     "carrier": carrier,
                     "plan_type": plan_type.value,
                     "state": state,

@@ -160,6 +160,13 @@ class SearchForm(Form):
             self.problems["premium_max"] = self.premium_max.errors[-1]
         return valid and not self.problems
 
+    def summary(self) -> list[str]:
+        """The problems for people: each under its field's label when it has one."""
+        return [
+            f"{self[name].label.text}: {message}" if name in self._fields else f"{name} {message}"
+            for name, message in self.problems.items()
+        ]
+
     def messages(self) -> list[tuple[str, str]]:
         """Each invalid parameter with a message that names it, in form order."""
         return [
