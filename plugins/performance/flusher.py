@@ -19,7 +19,13 @@ from sqlalchemy import func, insert
 
 from app.extensions import db
 from plugins.performance.masking import fingerprint, mask_statement
-from plugins.performance.models import SUM_COLUMNS, NPlusOnePattern, PerformanceMetric, SlowQuery, rollup_table
+from plugins.performance.models import (
+    SUM_COLUMNS,
+    NPlusOnePattern,
+    PerformanceMetric,
+    SlowQuery,
+    rollup_table,
+)
 from plugins.performance.recorder import FIXED, HIGH, LOW, Recorder
 
 log = logging.getLogger(__name__)

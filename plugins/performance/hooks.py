@@ -10,6 +10,7 @@ from flask import Flask, Response, abort, current_app, g, request, request_start
 from app.access import public
 from app.extensions import db
 from app.signals import request_rate_limited, security_event
+from plugins.performance.api import api_bp
 from plugins.performance.flusher import ensure_started
 from plugins.performance.metrics import Metrics, exposition, scrape_allowed
 from plugins.performance.recorder import Recorder, hook_engine
@@ -74,7 +75,9 @@ def metrics_view():
         abort(403, description="Metrics are readable from configured addresses or with the token only.")
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    return Response(exposition(current_app._get_current_object(), state.metrics), mimetype=CONTENT_TYPE_LATEST)
+    return Response(
+        exposition(current_app._get_current_object(), state.metrics), mimetype=CONTENT_TYPE_LATEST
+    )
 
 
 def setup(app: Flask) -> None:
@@ -87,7 +90,9 @@ def setup(app: Flask) -> None:
     app.after_request(_after_request)
 
     def count_security_event(sender, kind=None, severity=None, **extra) -> None:
-        metrics.security_events.labels(str(getattr(kind, "value", kind)), str(getattr(severity, "value", severity))).inc()
+        metrics.security_events.labels(
+            str(getattr(kind, "value", kind)), str(getattr(severity, "value", severity))
+        ).inc()
 
     def count_rate_limited(sender, endpoint=None, **extra) -> None:
         metrics.rate_limited.labels(str(endpoint or "")[:200]).inc()
@@ -96,3 +101,4 @@ def setup(app: Flask) -> None:
     security_event.connect(count_security_event, sender=app)
     request_rate_limited.connect(count_rate_limited, sender=app)
     app.add_url_rule("/metrics", "performance_metrics", metrics_view)
+    app.register_blueprint(api_bp)

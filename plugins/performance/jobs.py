@@ -36,7 +36,14 @@ def rollup_hours(now: float | None = None) -> int:
     hour = (c.period_start // HOUR * HOUR).label("hour")
     sums = [func.sum(c[name]).label(name) for name in SUM_COLUMNS]
     query = (
-        select(hour, c.endpoint, c.method, *sums, func.min(c.min_ms).label("min_ms"), func.max(c.max_ms).label("max_ms"))
+        select(
+            hour,
+            c.endpoint,
+            c.method,
+            *sums,
+            func.min(c.min_ms).label("min_ms"),
+            func.max(c.max_ms).label("max_ms"),
+        )
         .where(c.resolution == 60, c.period_start >= since)
         .group_by(hour, c.endpoint, c.method)
     )
@@ -44,7 +51,9 @@ def rollup_hours(now: float | None = None) -> int:
     for row in db.session.execute(query):
         values = row._mapping
         record = {name: values[name] or 0 for name in (*ROLLUP_VALUES, *HISTOGRAM_COLUMNS)}
-        record.update(resolution=HOUR, period_start=int(values["hour"]), endpoint=row.endpoint, method=row.method)
+        record.update(
+            resolution=HOUR, period_start=int(values["hour"]), endpoint=row.endpoint, method=row.method
+        )
         rows.append(record)
     db.session.close()
     with db.engine.begin() as conn:

@@ -70,7 +70,10 @@ def _endpoint_advice(stats: dict[str, Any]) -> list[dict[str, Any]]:
 def _query_advice(start: datetime, end: datetime) -> list[dict[str, Any]]:
     found = []
     for p in db.session.scalars(
-        select(NPlusOnePattern).where(NPlusOnePattern.last_seen >= start).order_by(NPlusOnePattern.max_repeats.desc()).limit(10)
+        select(NPlusOnePattern)
+        .where(NPlusOnePattern.last_seen >= start)
+        .order_by(NPlusOnePattern.max_repeats.desc())
+        .limit(10)
     ):
         found.append({
             "kind": "n_plus_one", "severity": "high", "target": f"{p.method} {p.endpoint}",

@@ -83,10 +83,18 @@ class Recorder:
         """Account one finished request; return its duration in milliseconds."""
         config = self.config
         ms = (time.perf_counter() - perf.start) * 1000
-        t = config.apdex_overrides.get(rule, config.apdex_t_ms) if config.apdex_overrides else config.apdex_t_ms
+        t = (
+            config.apdex_overrides.get(rule, config.apdex_t_ms)
+            if config.apdex_overrides
+            else config.apdex_t_ms
+        )
         error = status >= 500
-        keep_raw = ms >= config.slow_request_ms or config.sample_rate >= 1 or random.random() < config.sample_rate
-        repeats = [(s, n) for s, n in perf.statements.items() if n >= config.n_plus_one] if perf.queries else ()
+        keep_raw = (
+            ms >= config.slow_request_ms or config.sample_rate >= 1 or random.random() < config.sample_rate
+        )
+        repeats = (
+            [(s, n) for s, n in perf.statements.items() if n >= config.n_plus_one] if perf.queries else ()
+        )
         key = (int(perf.wall) // 60 * 60, rule, method)
         with self.lock:
             agg = self.rollups.get(key)

@@ -61,7 +61,9 @@ def check_thresholds(sample: ResourceSample) -> list[PerformanceAlert]:
         ("disk", sample.disk_percent, cfg.disk_alert),
     ):
         current = db.session.scalar(
-            db.select(PerformanceAlert).where(PerformanceAlert.kind == kind, PerformanceAlert.resolved_at.is_(None))
+            db.select(PerformanceAlert).where(
+                PerformanceAlert.kind == kind, PerformanceAlert.resolved_at.is_(None)
+            )
         )
         if value >= threshold and current is None:
             alert = PerformanceAlert(
@@ -85,4 +87,7 @@ def sample_resources() -> None:
     check_thresholds(sample)
     db.session.commit()
     recorder = current_app.extensions["performance"].recorder
-    recorder.latest_memory_mb, recorder.latest_cpu_percent = sample.process_memory_mb, sample.process_cpu_percent
+    recorder.latest_memory_mb, recorder.latest_cpu_percent = (
+        sample.process_memory_mb,
+        sample.process_cpu_percent,
+    )

@@ -90,12 +90,18 @@ def get_performance_stats(start: datetime, end: datetime, endpoint: str | None =
     lo, hi = start.timestamp(), end.timestamp()
     resolution, step = choose_resolution(lo, hi, cfg.minute_retention_days)
     c = rollup_table.c
-    where = [c.resolution == resolution, c.period_start >= int(lo) // resolution * resolution, c.period_start < hi]
+    where = [
+        c.resolution == resolution,
+        c.period_start >= int(lo) // resolution * resolution,
+        c.period_start < hi,
+    ]
     if endpoint is not None:
         where.append(c.endpoint == endpoint)
     span = hi - lo
     endpoints = []
-    grouped = db.session.execute(select(c.endpoint, c.method, *_aggregates()).where(*where).group_by(c.endpoint, c.method))
+    grouped = db.session.execute(
+        select(c.endpoint, c.method, *_aggregates()).where(*where).group_by(c.endpoint, c.method)
+    )
     for row in grouped:
         figures = summarize(row[2:], span, cfg.apdex_t(row.endpoint))
         endpoints.append({"endpoint": row.endpoint, "method": row.method, **figures})
@@ -103,7 +109,9 @@ def get_performance_stats(start: datetime, end: datetime, endpoint: str | None =
     totals = summarize(db.session.execute(select(*_aggregates()).where(*where)).one(), span, cfg.apdex_t_ms)
     scored = [e for e in endpoints if e["score"] is not None]
     if scored:  # the overall score weighs each endpoint's own score (its own Apdex T) by traffic
-        totals["score"] = round(sum(e["score"] * e["count"] for e in scored) / sum(e["count"] for e in scored))
+        totals["score"] = round(
+            sum(e["score"] * e["count"] for e in scored) / sum(e["count"] for e in scored)
+        )
         totals["grade"] = histogram.grade(totals["score"])
     return {
         "start": start.isoformat(),
