@@ -10,8 +10,15 @@ from tests.conftest import AuthActions
 ALL_PLUGINS = ("mfa", "security", "performance", "cache", "plans")
 # Paths that belong to the admin area by their place in the URL space: whatever their view
 # declares, these must be admin-only (catches an admin page that forgot its guard).
-ADMIN_AREAS = ("/admin", "/security", "/performance", "/cache", "/api/v1/security",
-               "/api/v1/performance", "/api/v1/cache")
+ADMIN_AREAS = (
+    "/admin",
+    "/security",
+    "/performance",
+    "/cache",
+    "/api/v1/security",
+    "/api/v1/performance",
+    "/api/v1/cache",
+)
 SAMPLE_VALUES = {"ip": "203.0.113.9", "filename": "portal.css"}
 
 

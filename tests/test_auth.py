@@ -216,6 +216,10 @@ def test_cookie_is_secure_over_https(app, make_user):
     response = client.post(
         "/auth/login",
         base_url="https://localhost",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))},
+        data={
+            "username": "alice",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
     )
     assert "Secure" in response.headers["Set-Cookie"]

@@ -69,7 +69,8 @@ def test_demo_seed_is_idempotent_and_prints_working_credentials(app):
     assert first.output == second.output
     credentials = dict(
         (line.split("username: ")[1].split()[0], line.split("password: ")[1].strip())
-        for line in first.output.splitlines() if "username:" in line
+        for line in first.output.splitlines()
+        if "username:" in line
     )
     assert set(credentials) == {"admin", "client"}
     with app.app_context():
@@ -160,8 +161,9 @@ def test_admin_cannot_change_their_own_role(app, make_user):
     client = app.test_client()
     auth = AuthActions(client)
     auth.login("root")
-    response = auth.post(f"/admin/users/{root.id}/role", {"role": "client"}, page="/admin/users",
-                         follow_redirects=True)
+    response = auth.post(
+        f"/admin/users/{root.id}/role", {"role": "client"}, page="/admin/users", follow_redirects=True
+    )
     assert "cannot change your own role" in response.get_data(as_text=True)
 
 

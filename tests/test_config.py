@@ -92,7 +92,9 @@ def test_wsgi_reports_a_bad_setting_and_exits(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"],
         env={"PORTAL_ENV": "production", "PORTAL_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin"},
-        capture_output=True, text=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]),
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("pathlib").Path(__file__).parents[1]),
     )
     assert result.returncode == 2
     assert "Configuration error: SECRET_KEY" in result.stderr

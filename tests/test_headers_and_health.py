@@ -57,7 +57,13 @@ def test_readyz_names_redis_when_it_is_down(client):
 def test_readyz_names_the_database_when_it_is_down(tmp_path):
     from app import create_app
 
-    broken = create_app({"PORTAL_ENV": "testing", "PORTAL_PLUGINS": "", "INSTANCE_PATH": str(tmp_path),
-                         "DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/x.db"})
+    broken = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "PORTAL_PLUGINS": "",
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/x.db",
+        }
+    )
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503 and response.json["failing"] == ["database"]

@@ -15,11 +15,13 @@ pytestmark = pytest.mark.slow
 
 
 def migrated_app(tmp_path, url):
-    app = create_app({
-        "PORTAL_ENV": "testing",
-        "DATABASE_URL": url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-    })
+    app = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
     with app.app_context():
         db.drop_all()
         with db.engine.begin() as connection:

@@ -95,7 +95,9 @@ def test_a_plugin_is_wired_only_when_enabled(tmp_path):
         hooks={"portal_nav_items": lambda user: [NavItem("Hello", "hello.index")]},
     )
     on = create_app(config(tmp_path, PORTAL_PLUGINS="hello", PORTAL_EXTRA_PLUGINS=[hello]))
-    off = create_app(config(tmp_path, PORTAL_PLUGINS="hello", HELLO_ENABLED="false", PORTAL_EXTRA_PLUGINS=[hello]))
+    off = create_app(
+        config(tmp_path, PORTAL_PLUGINS="hello", HELLO_ENABLED="false", PORTAL_EXTRA_PLUGINS=[hello])
+    )
     assert "hello.index" in on.view_functions and "hello.index" not in off.view_functions
     assert calls == [on]
     assert [j.name for j in on.extensions["portal.plugins"].jobs()] == ["hello.tick"]
@@ -108,8 +110,9 @@ def test_failing_plugin_stops_startup_when_strict_and_is_listed_as_failed_otherw
     with pytest.raises(ConfigError, match="'wrongbp' failed to load"):
         create_app(config(tmp_path, PORTAL_PLUGINS="wrongbp", PORTAL_EXTRA_PLUGINS=[wrong_bp]))
     app = create_app(
-        config(tmp_path, PORTAL_PLUGINS="wrongbp", PORTAL_PLUGINS_STRICT="false",
-               PORTAL_EXTRA_PLUGINS=[wrong_bp])
+        config(
+            tmp_path, PORTAL_PLUGINS="wrongbp", PORTAL_PLUGINS_STRICT="false", PORTAL_EXTRA_PLUGINS=[wrong_bp]
+        )
     )
     status, reason = statuses(app)["wrongbp"]
     assert status == "failed" and "blueprint must be named" in reason
@@ -119,10 +122,12 @@ def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
     site = tmp_path / "site"
     package = site / "portal_hello_ep"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(textwrap.dedent('''
+    (package / "__init__.py").write_text(
+        textwrap.dedent("""
         from app.plugin import Plugin
         plugin = Plugin(name="hello_ep", description="from an entry point")
-    '''))
+    """)
+    )
     dist = site / "portal_hello_ep-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: portal-hello-ep\nVersion: 1.0\n")
@@ -137,8 +142,13 @@ def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
 def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
     bad = Plugin(name="wrongbp", blueprint=Blueprint("other", __name__))
     app = create_app(
-        config(tmp_path, PORTAL_PLUGINS="mfa,plans,wrongbp", PLANS_ENABLED="0",
-               PORTAL_PLUGINS_STRICT="false", PORTAL_EXTRA_PLUGINS=[bad])
+        config(
+            tmp_path,
+            PORTAL_PLUGINS="mfa,plans,wrongbp",
+            PLANS_ENABLED="0",
+            PORTAL_PLUGINS_STRICT="false",
+            PORTAL_EXTRA_PLUGINS=[bad],
+        )
     )
     output = app.test_cli_runner().invoke(args=["plugins", "list"]).output
     lines = {line.split()[0]: line for line in output.splitlines()}
@@ -151,9 +161,7 @@ def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
 def test_hooks_are_called_in_enable_list_order(tmp_path):
     first = Plugin(name="first", hooks={"portal_stats": lambda topic: {"by": "first"}})
     second = Plugin(name="second", hooks={"portal_stats": lambda topic: {"by": "second"}})
-    app = create_app(
-        config(tmp_path, PORTAL_PLUGINS="second,first", PORTAL_EXTRA_PLUGINS=[first, second])
-    )
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="second,first", PORTAL_EXTRA_PLUGINS=[first, second]))
     registry = app.extensions["portal.plugins"]
     assert registry.call("portal_stats", "x") == [{"by": "second"}, {"by": "first"}]
     assert registry.call_first("portal_stats", "x") == {"by": "second"}

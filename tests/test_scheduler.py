@@ -20,7 +20,9 @@ pytestmark = pytest.mark.slow
 def start_runner(config: dict, seconds: float) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.scheduler_proc", json.dumps(config), str(seconds)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout.readline().strip() == "started"
     return process

@@ -98,9 +98,7 @@ def users():
     listing = db.paginate(
         db.select(User).order_by(User.username), page=page, per_page=PAGE_SIZE, error_out=False
     )
-    return render_template(
-        "admin/users.html", users=listing, form=RoleForm(), roles=[r.value for r in Role]
-    )
+    return render_template("admin/users.html", users=listing, form=RoleForm(), roles=[r.value for r in Role])
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
