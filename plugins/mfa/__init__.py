@@ -1,5 +1,58 @@
-"""Plugin mfa: TOTP second factor with backup codes."""
+"""Plugin mfa: TOTP second factor with QR enrolment, backup codes, lockout and key rotation."""
 
-from app.plugin import Plugin
+from __future__ import annotations
 
-plugin = Plugin(name="mfa", description="TOTP second factor with backup codes")
+from flask import Flask, redirect, url_for
+
+from app.plugin import NavItem, Plugin
+from plugins.mfa import admin_views, api, models, pending, policy, service, views  # noqa: F401
+from plugins.mfa.blueprints import api_bp, bp
+from plugins.mfa.cli import cli
+from plugins.mfa.crypto import build_fernet
+from plugins.mfa.settings import SETTINGS
+
+
+def setup(app: Flask) -> None:
+    """Build the secret cipher, add the API blueprint and the required-roles policy."""
+    app.extensions["mfa"] = {"fernet": build_fernet(app)}
+    app.register_blueprint(api_bp)
+    policy.init_app(app)
+
+
+def after_password(user, next_url: str | None):
+    """Hold back sign-in for a user with MFA on until the second step passes."""
+    if not service.is_enabled(user.id):
+        return None
+    pending.begin(user, next_url)
+    return redirect(url_for("mfa.verify"))
+
+
+def nav_items(user) -> list[NavItem]:
+    return [
+        NavItem("Security (MFA)", "mfa.index", order=80),
+        NavItem("MFA users", "mfa.admin_users", admin=True, order=230),
+    ]
+
+
+def stats(topic: str):
+    return service.adoption() if topic == "mfa_adoption" else None
+
+
+def openapi():
+    return api.OPENAPI
+
+
+plugin = Plugin(
+    name="mfa",
+    description="TOTP second factor with QR enrolment, backup codes, lockout and key rotation",
+    blueprint=bp,
+    settings=SETTINGS,
+    setup=setup,
+    cli=cli,
+    hooks={
+        "portal_after_password": after_password,
+        "portal_nav_items": nav_items,
+        "portal_stats": stats,
+        "portal_openapi": openapi,
+    },
+)

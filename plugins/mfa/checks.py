@@ -50,7 +50,6 @@ def get_record(user_id: int) -> MfaSecret | None:
     return db.session.scalar(db.select(MfaSecret).where(MfaSecret.user_id == user_id))
 
 
-
 def verify_code(user: User, code: str, *, now: datetime | None = None, stage: str = "sign-in") -> CheckResult:
     """Check a TOTP or backup code of a user with MFA on, counting failures towards a lockout."""
     now = now or utcnow()
@@ -111,7 +110,9 @@ def _record_failure(record_id: int, now: datetime) -> tuple[int, datetime | None
     over = failures - config["MFA_LOCKOUT_THRESHOLD"]
     if over < 0:
         return failures, None
-    seconds = min(config["MFA_LOCKOUT_SECONDS"] * 2 ** min(over, MAX_LOCK_EXPONENT), config["MFA_LOCKOUT_MAX_SECONDS"])
+    seconds = min(
+        config["MFA_LOCKOUT_SECONDS"] * 2 ** min(over, MAX_LOCK_EXPONENT), config["MFA_LOCKOUT_MAX_SECONDS"]
+    )
     until = now + timedelta(seconds=seconds)
     db.session.execute(
         db.update(MfaSecret)
@@ -120,7 +121,6 @@ def _record_failure(record_id: int, now: datetime) -> tuple[int, datetime | None
         .execution_options(synchronize_session=False)
     )
     return failures, until
-
 
 
 def emit_failure(user: User, stage: str, *, failed_attempts: int | None, locked: bool) -> None:

@@ -24,9 +24,7 @@ class MfaSecret(db.Model):
     __tablename__ = "auth_mfa_secrets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True)
     # A Fernet token (MultiFernet, key rotation by `flask mfa rotate-keys`); never the plain secret.
     secret_ciphertext: Mapped[str] = mapped_column(String(512))
     is_enabled: Mapped[bool] = mapped_column(default=False, index=True)

@@ -116,19 +116,22 @@ def turn_off(user: User) -> None:
     )
 
 
-def admin_reset(target: User, admin: User) -> bool:
-    """An admin removes ``target``'s MFA and ends all their sessions; False if it was not set up."""
+def admin_reset(target: User, admin: User | None) -> bool:
+    """Remove ``target``'s MFA and end all their sessions (``admin`` None: the command line).
+
+    Returns False when the user had no MFA set up."""
     if get_record(target.id) is None:
         return False
     _remove(target.id)
     db.session.commit()
     end_all_sessions(target, reason="MFA reset by an admin")
+    actor = admin.username if admin is not None else "the command line"
     emit_security_event(
         EventType.MFA_DISABLED,
         Severity.HIGH,
         user=admin,
-        description=f"MFA of {target.username} reset by {admin.username}",
-        metadata={"target_user_id": target.id, "target_username": target.username, "by_admin": True},
+        description=f"MFA of {target.username} reset by {actor}",
+        metadata={"target_user_id": target.id, "target_username": target.username, "reset_by": actor},
     )
     return True
 

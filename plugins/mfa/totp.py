@@ -52,6 +52,7 @@ def provisioning_uri(secret: str, account: str, issuer: str) -> str:
 def qr_svg(uri: str) -> str:
     """The otpauth URI as an inline SVG element (attributes only: the CSP forbids style=)."""
     qr = segno.make(uri, error="m")
+    # omitsize: a viewBox instead of width/height, so the stylesheet sets the drawn size.
     return qr.svg_inline(
-        scale=5, dark="#000", light="#fff", title="QR code for your authenticator app", svgclass="qr"
+        omitsize=True, dark="#000", light="#fff", title="QR code for your authenticator app", svgclass="qr"
     )

@@ -1,0 +1,46 @@
+"""Policy MFA_REQUIRED_ROLES: a signed-in user of such a role without MFA enrols before any other page."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from app.access import wants_json
+from app.api import json_error
+from plugins.mfa import service
+
+# What such a user may still reach: enrolment itself, signing out, health checks, static files.
+ALLOWED_ENDPOINTS = frozenset(
+    {
+        "mfa.setup",
+        "mfa.index",
+        "mfa.verify",
+        "mfa_api.status",
+        "auth.logout",
+        "core.healthz",
+        "core.readyz",
+        "static",
+    }
+)
+
+
+def require_enrolment():
+    """before_request: send a user whose role requires MFA, and who has none yet, to /mfa/setup."""
+    if not current_user.is_authenticated:
+        return None
+    if current_user.role not in current_app.config["MFA_REQUIRED_ROLES"]:
+        return None
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in ALLOWED_ENDPOINTS or endpoint.endswith(".static"):
+        return None
+    if service.is_enabled(current_user.id):
+        return None
+    if wants_json():
+        return json_error("set up two-factor sign-in first at /mfa/setup", status=403)
+    flash("Your role requires two-factor sign-in. Set it up to continue.", "warning")
+    next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("mfa.setup", next=next_url))
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(require_enrolment)
