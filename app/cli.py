@@ -183,6 +183,7 @@ def demo_seed() -> None:
 def serve(host: str, port: int, no_demo: bool) -> None:
     """Embedded mode: migrate, seed the demo data, run the scheduler here and serve."""
     from flask_migrate import upgrade
+    from werkzeug.serving import run_simple
 
     from app.scheduler import SchedulerRunner
 
@@ -197,7 +198,8 @@ def serve(host: str, port: int, no_demo: bool) -> None:
         runner.start_in_background()
     click.echo(f"El-Mag Client Portal on http://{host}:{port}/")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # run_simple, not app.run: Flask ignores app.run() when called from its own CLI.
+        run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         if runner is not None:
             runner.stop()
