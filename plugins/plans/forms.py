@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.datastructures import MultiDict
 from wtforms import DecimalField, Form, IntegerField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import AnyOf, Length, NumberRange, Optional, ValidationError
 
 from plugins.plans.models import PlanType
@@ -102,7 +103,7 @@ class SearchForm(Form):
 
     state = SelectField(
         "State",
-        choices=[("", "Any state"), *((code, code) for code in STATES)],
+        choices=[SelectChoice("", "Any state"), *map(SelectChoice, STATES)],
         validate_choice=False,
         filters=[_canonical(tuple(STATES))],
         validators=[Optional(), AnyOf(STATES, message="must be a two-letter US state code")],
@@ -110,7 +111,7 @@ class SearchForm(Form):
     county = _text("County", list="county-options")
     type = SelectField(
         "Plan type",
-        choices=[("", "Any type"), *((value, value) for value in PLAN_TYPES)],
+        choices=[SelectChoice("", "Any type"), *map(SelectChoice, PLAN_TYPES)],
         validate_choice=False,
         filters=[_canonical(PLAN_TYPES)],
         validators=[Optional(), AnyOf(PLAN_TYPES, message=f"must be one of: {', '.join(PLAN_TYPES)}")],
@@ -126,7 +127,7 @@ class SearchForm(Form):
     carrier = _text("Carrier")
     sort = SelectField(
         "Sort by",
-        choices=list(SORT_LABELS.items()),
+        choices=[SelectChoice(value, label) for value, label in SORT_LABELS.items()],
         default="premium",
         validate_choice=False,
         validators=[Optional(), AnyOf(tuple(SORTS), message=f"must be one of: {', '.join(SORTS)}")],
