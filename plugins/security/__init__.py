@@ -1,5 +1,60 @@
-"""Plugin security: rate limiting, audit log, threat detection, alerts."""
+"""Plugin security: rate limiting, tamper-evident audit log, request inspection.
 
-from app.plugin import Plugin
+The plugin object is assembled from the lists below so that a new part (detection rules,
+alerts, the dashboard) adds its settings, setup step, jobs, nav items or API description by
+appending to a list, without rewriting the others.
+"""
 
-plugin = Plugin(name="security", description="Rate limiting, audit log, detection and alerts")
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from app.access import ADMIN, protect_blueprint
+from app.plugin import NavItem, Plugin
+from plugins.security import audit
+from plugins.security import models as models  # noqa: F401  (registers the tables)
+from plugins.security.cli import cli
+from plugins.security.jobs import JOBS
+from plugins.security.settings import SETTINGS
+
+bp = Blueprint("security", __name__, url_prefix="/security", template_folder="templates")
+protect_blueprint(bp, ADMIN)
+
+SETUP_STEPS = [audit.setup]
+NAV_ITEMS: list[NavItem] = []
+OPENAPI_PARTS: list = []
+
+
+def setup(app: Flask) -> None:
+    """Wire each part of the plugin into ``app`` (receivers, request hooks)."""
+    app.extensions["security"] = {}
+    for step in SETUP_STEPS:
+        step(app)
+
+
+def nav_items(user):
+    return list(NAV_ITEMS)
+
+
+def openapi() -> dict:
+    document: dict = {"paths": {}, "components": {"schemas": {}}, "tags": []}
+    for part in OPENAPI_PARTS:
+        answer = part()
+        document["paths"].update(answer.get("paths", {}))
+        document["components"]["schemas"].update(answer.get("components", {}).get("schemas", {}))
+        document["tags"].extend(answer.get("tags", []))
+    return document
+
+
+HOOKS = {"portal_nav_items": nav_items, "portal_openapi": openapi}
+
+plugin = Plugin(
+    name="security",
+    description="Rate limiting, tamper-evident audit log, request inspection",
+    blueprint=bp,
+    settings=SETTINGS,
+    jobs=tuple(JOBS),
+    setup=setup,
+    cli=cli,
+    hooks=HOOKS,
+)

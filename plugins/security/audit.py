@@ -34,7 +34,12 @@ siem = logging.getLogger("portal.security")
 # subscribe to it instead of wrapping log_event.
 event_recorded = Namespace().signal("security-event-recorded")
 HEAD_ID = 1
-SIEM_LEVELS = {"LOW": logging.INFO, "MEDIUM": logging.INFO, "HIGH": logging.WARNING, "CRITICAL": logging.ERROR}
+SIEM_LEVELS = {
+    "LOW": logging.INFO,
+    "MEDIUM": logging.INFO,
+    "HIGH": logging.WARNING,
+    "CRITICAL": logging.ERROR,
+}
 
 
 @dataclass(frozen=True)

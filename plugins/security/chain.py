@@ -55,8 +55,7 @@ def verify_chain(batch: int = 1000) -> ChainReport:
                         False,
                         checked,
                         row.id,
-                        "link to the previous row is broken (a row before it was deleted, "
-                        "inserted or moved)",
+                        "link to the previous row is broken (a row before it was deleted, inserted or moved)",
                     )
                 if event_hash(key, row.prev_hash, dict(row._mapping)) != row.hash:
                     return ChainReport(False, checked, row.id, "content does not match its hash (modified)")

@@ -37,10 +37,18 @@ class SecurityEvent(db.Model):
     # No foreign key: the row must outlive its user unchanged (a SET NULL would break the hash).
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     event_type: Mapped[str] = mapped_column(
-        Enum(*_values(EventType), name="security_event_type", native_enum=False, create_constraint=True, length=32)
+        Enum(
+            *_values(EventType),
+            name="security_event_type",
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+        )
     )
     severity: Mapped[str] = mapped_column(
-        Enum(*_values(Severity), name="security_severity", native_enum=False, create_constraint=True, length=16)
+        Enum(
+            *_values(Severity), name="security_severity", native_enum=False, create_constraint=True, length=16
+        )
     )
     description: Mapped[str] = mapped_column(Text, default="")
     ip_address: Mapped[str] = mapped_column(String(64), default="")
@@ -87,7 +95,9 @@ class RateLimitRecord(db.Model):
     """Rejections per identifier and endpoint (the seed's ``security_rate_limits``)."""
 
     __tablename__ = "security_rate_limits"
-    __table_args__ = (UniqueConstraint("identifier", "endpoint", name="uq_security_rate_limits_identifier_endpoint"),)
+    __table_args__ = (
+        UniqueConstraint("identifier", "endpoint", name="uq_security_rate_limits_identifier_endpoint"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     identifier: Mapped[str] = mapped_column(String(120))

@@ -1,0 +1,28 @@
+"""Scheduled jobs of the security plugin."""
+
+from __future__ import annotations
+
+import logging
+
+from app.plugin import Job
+from plugins.security.chain import purge_events
+
+log = logging.getLogger(__name__)
+
+
+def purge_old_events() -> None:
+    """Apply SECURITY_EVENTS_RETENTION_DAYS to the audit log."""
+    deleted = purge_events()
+    if deleted:
+        log.info("purged %d security events past retention", deleted)
+
+
+JOBS = [
+    Job(
+        name="security.purge_events",
+        func=purge_old_events,
+        trigger="interval",
+        trigger_args={"hours": 6},
+        description="Delete audit events older than SECURITY_EVENTS_RETENTION_DAYS",
+    ),
+]
