@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -68,8 +68,8 @@ class Criteria:
 
     def cache_key(self) -> str:
         """A key that differs whenever any filter, the sort or the page differs."""
-        parts = {**self.filters(), "sort": self.sort, "page": self.page, "per_page": self.per_page}
-        return "plans:search:" + urlencode(sorted((name, str(value)) for name, value in parts.items()))
+        parts = sorted((name, str(value)) for name, value in asdict(self).items() if value is not None)
+        return "plans:search:" + urlencode(parts)
 
 
 def _escape_like(text: str) -> str:
