@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.plugin import Job, NavItem, Plugin
 from plugins.performance import models  # noqa: F401  (the tables must be known to the metadata)
 from plugins.performance.api import openapi
+from plugins.performance.demo import demo_seed
 from plugins.performance.hooks import setup
 from plugins.performance.jobs import retention, rollup_hours
 from plugins.performance.resources import sample_resources
@@ -45,5 +46,5 @@ plugin = Plugin(
             description="Delete raw rows and roll-ups past their retention",
         ),
     ),
-    hooks={"portal_nav_items": nav_items, "portal_openapi": openapi},
+    hooks={"portal_nav_items": nav_items, "portal_openapi": openapi, "portal_demo_seed": demo_seed},
 )

@@ -46,6 +46,32 @@ class RequestPerf:
             self.slow.append((statement, mask_parameters(parameters, executemany), elapsed_ms))
 
 
+def accumulate(
+    rollups: dict, key: tuple, ms: float, status: int, t: float, queries: int, db_ms: float
+) -> None:
+    """Add one request to the in-memory roll-up ``rollups[key]`` (Apdex threshold ``t``)."""
+    agg = rollups.get(key)
+    if agg is None:
+        agg = rollups[key] = [0, 0, 0, 0.0, ms, ms, 0, 0, 0, 0.0] + [0] * BUCKETS
+    agg[COUNT] += 1
+    agg[TOTAL] += ms
+    if ms < agg[LOW]:
+        agg[LOW] = ms
+    if ms > agg[HIGH]:
+        agg[HIGH] = ms
+    if status >= 500:  # a server error is never satisfying, whatever its speed
+        agg[ERRORS] += 1
+    elif ms <= t:
+        agg[SATISFIED] += 1
+    elif ms <= 4 * t:
+        agg[TOLERATING] += 1
+    if 400 <= status < 500:
+        agg[CLIENT_ERRORS] += 1
+    agg[DB_COUNT] += queries
+    agg[DB_MS] += db_ms
+    agg[FIXED + bucket_index(ms)] += 1
+
+
 class Recorder:
     """Per-app, per-process buffers: raw rows, minute roll-ups, slow statements, N+1 sightings."""
 
@@ -88,7 +114,6 @@ class Recorder:
             if config.apdex_overrides
             else config.apdex_t_ms
         )
-        error = status >= 500
         keep_raw = (
             ms >= config.slow_request_ms or config.sample_rate >= 1 or random.random() < config.sample_rate
         )
@@ -97,26 +122,7 @@ class Recorder:
         )
         key = (int(perf.wall) // 60 * 60, rule, method)
         with self.lock:
-            agg = self.rollups.get(key)
-            if agg is None:
-                agg = self.rollups[key] = [0, 0, 0, 0.0, ms, ms, 0, 0, 0, 0.0] + [0] * BUCKETS
-            agg[COUNT] += 1
-            agg[TOTAL] += ms
-            if ms < agg[LOW]:
-                agg[LOW] = ms
-            if ms > agg[HIGH]:
-                agg[HIGH] = ms
-            if error:
-                agg[ERRORS] += 1
-            elif ms <= t:
-                agg[SATISFIED] += 1
-            elif ms <= 4 * t:
-                agg[TOLERATING] += 1
-            if 400 <= status < 500:
-                agg[CLIENT_ERRORS] += 1
-            agg[DB_COUNT] += perf.queries
-            agg[DB_MS] += perf.db_ms
-            agg[FIXED + bucket_index(ms)] += 1
+            accumulate(self.rollups, key, ms, status, t, perf.queries, perf.db_ms)
             if keep_raw:
                 if len(self.raw) < config.buffer_size:
                     self.raw.append(

@@ -17,7 +17,9 @@ def raw_rows(app):
 
 def rollup_count(app, endpoint=None):
     with app.app_context():
-        query = select(func.coalesce(func.sum(rollup_table.c["count"]), 0)).where(rollup_table.c.resolution == 60)
+        query = select(func.coalesce(func.sum(rollup_table.c["count"]), 0)).where(
+            rollup_table.c.resolution == 60
+        )
         if endpoint:
             query = query.where(rollup_table.c.endpoint == endpoint)
         return db.session.scalar(query)
@@ -52,7 +54,9 @@ def test_signed_in_user_and_status_are_recorded(app, client, flush_now, make_use
     boom = [r for r in raw_rows(app) if r.endpoint == "/t/boom"]
     assert [(r.status_code, r.user_id) for r in boom] == [(500, user.id)]
     with app.app_context():
-        errors = db.session.scalar(select(func.sum(rollup_table.c.errors)).where(rollup_table.c.endpoint == "/t/boom"))
+        errors = db.session.scalar(
+            select(func.sum(rollup_table.c.errors)).where(rollup_table.c.endpoint == "/t/boom")
+        )
     assert errors == 1
 
 
@@ -121,7 +125,9 @@ def test_rollups_add_up_across_flushes(app, client, flush_now):
     client.get("/t/items/3")
     flush_now()
     with app.app_context():
-        rows = db.session.execute(select(rollup_table).where(rollup_table.c.endpoint == "/t/items/<int:item_id>")).all()
+        rows = db.session.execute(
+            select(rollup_table).where(rollup_table.c.endpoint == "/t/items/<int:item_id>")
+        ).all()
     assert sum(r.count for r in rows) == 3
     assert all(r.min_ms <= r.max_ms for r in rows)
     assert sum(sum(getattr(r, f"h{i:02d}") for i in range(50)) for r in rows) == 3

@@ -40,7 +40,12 @@ def test_repeated_statement_is_flagged_as_n_plus_one(app, client, flush_now):
     patterns = all_of(app, NPlusOnePattern)
     assert len(patterns) == 1
     pattern = patterns[0]
-    assert (pattern.endpoint, pattern.requests, pattern.max_repeats, pattern.total_repeats) == ("/t/users", 2, 12, 24)
+    assert (pattern.endpoint, pattern.requests, pattern.max_repeats, pattern.total_repeats) == (
+        "/t/users",
+        2,
+        12,
+        24,
+    )
     assert pattern.statement == "SELECT username FROM users WHERE id = ?"
     rows = {r.endpoint: r.db_query_count for r in all_of(app, PerformanceMetric)}
     assert rows["/t/users"] == 12
@@ -74,7 +79,9 @@ def test_masking():
     assert mask_parameters([("a", None), ("b", 1)], executemany=True) == "2 rows of (str, NULL)"
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30).filter(lambda s: "'" not in s))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30).filter(lambda s: "'" not in s)
+)
 def test_string_literals_never_survive_masking(secret):
     masked = mask_statement(f"SELECT 1 FROM t WHERE x = '{secret}'")
     assert masked.endswith("x = ?")
