@@ -11,7 +11,7 @@ from flask import Blueprint, Flask
 
 from app.access import ADMIN, protect_blueprint
 from app.plugin import NavItem, Plugin
-from plugins.security import audit
+from plugins.security import api, audit, guard, inspection, limiting, views
 from plugins.security import models as models  # noqa: F401  (registers the tables)
 from plugins.security.cli import cli
 from plugins.security.jobs import JOBS
@@ -20,9 +20,11 @@ from plugins.security.settings import SETTINGS
 bp = Blueprint("security", __name__, url_prefix="/security", template_folder="templates")
 protect_blueprint(bp, ADMIN)
 
-SETUP_STEPS = [audit.setup]
-NAV_ITEMS: list[NavItem] = []
-OPENAPI_PARTS: list = []
+views.register(bp)
+
+SETUP_STEPS = [audit.setup, guard.setup, limiting.setup, inspection.setup, api.setup]
+NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
+OPENAPI_PARTS = [api.openapi]
 
 
 def setup(app: Flask) -> None:

@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from plugins.security.bans import active_bans, lift_bans
 from plugins.security.chain import purge_events, verify_chain
 
 cli = AppGroup("security", help="Audit log and rate-limit administration.")
@@ -29,3 +30,25 @@ def verify_audit() -> None:
 def purge(days: int | None) -> None:
     """Delete events older than SECURITY_EVENTS_RETENTION_DAYS (the rest stays verifiable)."""
     click.echo(f"purged {purge_events(days)} events")
+
+
+@cli.command("unban")
+@click.argument("ip")
+def unban(ip: str) -> None:
+    """Lift every active ban of IP."""
+    lifted = lift_bans(ip=ip, lifted_by="cli")
+    if not lifted:
+        raise click.UsageError(f"{ip} has no active ban.")
+    click.echo(f"lifted {lifted} ban(s) of {ip}")
+
+
+@cli.command("bans")
+def bans() -> None:
+    """List the IPs banned now and when each ban ends."""
+    from datetime import UTC, datetime
+
+    current = active_bans()
+    if not current:
+        click.echo("no active bans")
+    for ip, ends in sorted(current.items()):
+        click.echo(f"{ip:<40} until {datetime.fromtimestamp(ends, UTC):%Y-%m-%d %H:%M:%S} UTC")

@@ -1,0 +1,134 @@
+"""Request inspection: query strings, form fields, JSON bodies, the path, selected headers and
+uploads are matched against the attack signatures; a hit becomes an event naming the parameter.
+Log-only by default; SECURITY_INSPECTION_MODE=block answers 400."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+
+from app.access import wants_json
+from app.events import EventType, Severity
+from plugins.security.audit import log_event
+from plugins.security.guard import add_guard
+from plugins.security.patterns import classify, dangerous_upload
+from plugins.security.sanitize import clean_text, is_secret_key
+
+EVENT_TYPES = {
+    "sql_injection": (EventType.SQL_INJECTION_ATTEMPT, Severity.HIGH),
+    "xss": (EventType.XSS_ATTEMPT, Severity.HIGH),
+    "path_traversal": (EventType.SUSPICIOUS_ACTIVITY, Severity.MEDIUM),
+    "upload": (EventType.FILE_UPLOAD_ATTEMPT, Severity.HIGH),
+}
+MAX_VALUES = 200  # values inspected per request
+MAX_JSON_DEPTH = 8
+PAYLOAD_EXCERPT = 120
+
+
+def _json_values(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str]]:
+    if depth > MAX_JSON_DEPTH:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if is_secret_key(str(key)):
+                continue
+            yield name, str(key)
+            yield from _json_values(item, name, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_values(item, f"{path}[{index}]", depth + 1)
+    elif isinstance(value, str):
+        yield path, value
+
+
+def _candidates(max_bytes: int) -> Iterator[tuple[str, str, str]]:
+    """(location, parameter, value) for everything inspected, secrets and CSRF tokens skipped."""
+    yield "path", "path", request.path
+    for name, value in request.args.items(multi=True):
+        yield "query", name, name
+        yield "query", name, value
+    for header in current_app.config["SECURITY_INSPECT_HEADERS"]:
+        value = request.headers.get(header)
+        if value:
+            yield "header", header, value
+    length = request.content_length or 0
+    if request.method in ("GET", "HEAD", "OPTIONS") or length > max_bytes:
+        return
+    if request.is_json:
+        yield from (("json", name, value) for name, value in _json_values(request.get_json(silent=True), ""))
+        return
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            if not is_secret_key(name):
+                yield "form", name, value
+
+
+def inspect_request():
+    """Guard: inspect the request; record each attack category once; block when configured."""
+    mode = current_app.config["SECURITY_INSPECTION_MODE"]
+    if mode == "off":
+        return None
+    max_bytes = current_app.config["SECURITY_INSPECT_MAX_BYTES"]
+    hits: dict[str, tuple[str, str, str]] = {}
+    budget = max_bytes
+    for count, (location, parameter, value) in enumerate(_candidates(max_bytes)):
+        if count >= MAX_VALUES or budget <= 0:
+            break
+        value = value[:budget]
+        budget -= len(value)
+        category = classify(value)
+        if category and category not in hits:
+            hits[category] = (location, parameter, value)
+    upload = _inspect_uploads(max_bytes)
+    if upload:
+        hits["upload"] = upload
+    for category, (location, parameter, value) in hits.items():
+        kind, severity = EVENT_TYPES[category]
+        log_event(
+            kind,
+            severity,
+            description=f"{category.replace('_', ' ')} pattern in {location} parameter {clean_text(parameter, 60)!r}",
+            metadata={
+                "attack": category,
+                "location": location,
+                "parameter": clean_text(parameter, 100),
+                "payload": clean_text(value, PAYLOAD_EXCERPT),
+                "path": clean_text(request.path, 200),
+                "method": request.method,
+                "mode": mode,
+            },
+        )
+    if hits and mode == "block":
+        return _blocked()
+    return None
+
+
+def _inspect_uploads(max_bytes: int) -> tuple[str, str, str] | None:
+    if request.mimetype != "multipart/form-data" or (request.content_length or 0) > max_bytes:
+        return None
+    for field, storage in request.files.items(multi=True):
+        head = storage.stream.read(512)
+        storage.stream.seek(0)
+        reason = dangerous_upload(storage.filename or "", head)
+        if reason:
+            return "upload", field, f"{storage.filename}: {reason}"
+    return None
+
+
+def _blocked():
+    message = "The request was refused because it looks like an attack."
+    if wants_json():
+        response = jsonify(error=message, status=400)
+    else:
+        response = current_app.make_response(
+            render_template("errors/error.html", status=400, title="Request refused", message=message)
+        )
+    response.status_code = 400
+    return response
+
+
+def setup(app: Flask) -> None:
+    add_guard(app, inspect_request, order=30)

@@ -1,0 +1,153 @@
+"""Rate limiting with flask-limiter: a limiter of this plugin's own per app, whose default limits
+apply the named policies to every endpoint (static files and exempt endpoints aside).
+
+The core's ``app.extensions.limiter`` stays for views that decorate themselves (e.g. MFA); its
+rejections reach the same 429 handling through the error handler registered here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, current_app, request
+from flask_limiter import Limit, Limiter, RateLimitExceeded
+from limits import parse
+
+from app.extensions import rate_limit_key
+from plugins.security import policies
+from plugins.security.bans import ban_ip, ban_remaining
+from plugins.security.guard import add_guard
+from plugins.security.rejection import note_dry_run, reject, too_many_requests
+
+BREACH_SCOPE = "security-breaches"
+log = logging.getLogger(__name__)
+
+
+def build_limiter(app: Flask) -> Limiter:
+    """This app's limiter: the general policy limit plus failed sign-ins per IP and per account."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # A Redis that stops answering must fail fast so that the in-memory fallback takes over.
+    options = (
+        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if uri.startswith(("redis", "rediss")) else {}
+    )
+    return Limiter(
+        key_func=rate_limit_key,
+        key_prefix="security",
+        storage_uri=uri,
+        storage_options=options,
+        in_memory_fallback_enabled=True,
+        headers_enabled=True,
+        default_limits=[
+            Limit(policies.general_limit, scope=policies.general_scope, exempt_when=policies.general_exempt),
+            Limit(
+                policies.auth_ip_limit,
+                key_function=policies.ip_key,
+                scope="AUTH",
+                exempt_when=policies.not_a_sign_in_attempt,
+                deduct_when=policies.failed_sign_in,
+            ),
+            Limit(
+                policies.auth_account_limit,
+                key_function=policies.account_key,
+                scope="AUTH-ACCOUNT",
+                exempt_when=policies.no_account_named,
+                deduct_when=policies.failed_sign_in,
+            ),
+        ],
+    )
+
+
+def _state() -> dict:
+    return current_app.extensions["security"]
+
+
+def check_ban():
+    """Guard: answer 429 to a banned client IP until its ban ends."""
+    remaining = ban_remaining(request.remote_addr)
+    if remaining:
+        return too_many_requests(
+            "Too many requests from your address. It is blocked for a while; please try again later.",
+            retry_after=remaining,
+            identifier=f"ip:{request.remote_addr}",
+            limit="ban",
+        )
+    return None
+
+
+def check_limits():
+    """Guard: run the limiter's check; reject (or, in dry-run mode, only log) a breach."""
+    for check in _state()["limiter_checks"]:
+        try:
+            check()
+        except RateLimitExceeded as exceeded:
+            if current_app.config["RATE_LIMIT_DRY_RUN"]:
+                note_dry_run(exceeded)
+                continue
+            response = reject(exceeded, _state()["limiter"].current_limit)
+            escalate()
+            return response
+    return None
+
+
+def escalate() -> None:
+    """Count a breach for the client IP; enough breaches within the threshold window ban it."""
+    config = current_app.config
+    ip = request.remote_addr
+    if not config["SECURITY_BAN_ENABLED"] or not ip:
+        return
+    strategy = _state()["limiter"].limiter  # the in-memory fallback while the storage is down
+    threshold = parse(config["SECURITY_BAN_THRESHOLD"])
+    try:
+        exhausted = not strategy.hit(threshold, BREACH_SCOPE, ip)
+        if exhausted:
+            strategy.clear(threshold, BREACH_SCOPE, ip)
+    except Exception:  # the limiter notices a dead storage on the next request and falls back
+        log.warning("could not count a rate-limit breach for %s", ip, exc_info=True)
+        return
+    if exhausted:
+        ban_ip(ip, reason=f"more than {threshold} rate-limit breaches")
+
+
+def handle_core_limiter(exceeded: RateLimitExceeded):
+    """Error handler for limits raised inside views (the core limiter's decorated limits)."""
+    from app.extensions import limiter as core_limiter
+
+    return reject(exceeded, core_limiter.current_limit)
+
+
+def ietf_headers(response):
+    """Add the IETF ``RateLimit`` and ``RateLimit-Policy`` fields next to flask-limiter's."""
+    state = current_app.extensions["security"]
+    try:
+        current = state["limiter"].current_limit
+        if current is None:
+            return response
+        name = policies.current_policy()[0].lower()
+        window = current.limit.get_expiry()
+        reset = max(0, int(current.reset_at - time.time()))
+    except Exception:  # headers are a courtesy; a storage hiccup must not fail the response
+        return response
+    response.headers["RateLimit-Policy"] = f'"{name}";q={current.limit.amount};w={window}'
+    response.headers["RateLimit"] = f'"{name}";r={max(0, current.remaining)};t={reset}'
+    return response
+
+
+def setup(app: Flask) -> None:
+    app.register_error_handler(RateLimitExceeded, handle_core_limiter)
+    add_guard(app, check_ban, order=10)
+    if not app.config["RATE_LIMIT_ENABLED"]:
+        return
+    limiter = build_limiter(app)
+    # Registered before the limiter's own after_request, so it runs after it (Flask runs them
+    # in reverse) and sees the limit flask-limiter chose for its headers.
+    app.after_request(ietf_headers)
+    hooks = app.before_request_funcs.setdefault(None, [])
+    before = list(hooks)
+    limiter.init_app(app)
+    # The limiter's request check runs inside the early guard (for dry-run and bans) instead.
+    checks = [hook for hook in hooks if hook not in before]
+    for hook in checks:
+        hooks.remove(hook)
+    app.extensions["security"].update(limiter=limiter, limiter_checks=checks)
+    add_guard(app, check_limits, order=20)

@@ -1,0 +1,136 @@
+"""Precompiled attack signatures for request inspection: SQL injection, XSS, path traversal,
+dangerous uploads. Tuned on the labelled corpus in tests/security/corpus.py: scanner payloads
+must match, ordinary text ("O'Brien", "select a plan", "<3") must not."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import unquote
+
+_FLAGS = re.IGNORECASE | re.DOTALL
+
+SQLI = re.compile(
+    r"""
+      ['"`)]\s*(?:or|and|xor|\|\||&&)\s*(?:not\s+)?['"(]{0,2}\s*[\w@]+['"]?\s*(?:=|<>|!=|<|>|\blike\b|\bis\b|\bbetween\b|\bin\b\s*\(|$|--|\#|/\*)
+    | ['"`)]\s*(?:or|and)\s+['"]?[\w@]+['"]?\s*(?:--|\#|/\*)
+    | ['"]\s*(?:or|and)\s+['"]{1,2}\s*=\s*['"]
+    | \b(?:or|and)\s+\d+\s*(?:=|<>|!=|<|>|like)\s*\d+
+    | \b(?:or|and)\s+(['"])(\w*)\1\s*=\s*(['"])\2\3
+    | \bunion\b(?:\s+(?:all|distinct))?\s+select\s+(?:null|\d|[\w@()*'"]+\s*(?:,|\bfrom\b|--|\#|$)|\*|char\s*\(|concat|@@)
+    | ['"`);]\s*;?\s*(?:drop|delete|insert|update|truncate|alter|create|exec(?:ute)?|shutdown|declare|grant)\s+(?:table|from|into|database|schema|user|[\w.]+\s+set|procedure|master|xp_)
+    | ;\s*(?:drop|truncate|alter)\s+(?:table|database|schema)\b
+    | \b(?:sleep|benchmark|pg_sleep|dbms_pipe\.receive_message|randomblob)\s*\(\s*(?:[\d(@]|select)
+    | \bwaitfor\s+(?:delay|time)\s+['"]
+    | \binformation_schema\b|\bsysobjects\b|\bsyscolumns\b|\bpg_catalog\b|\bsqlite_master\b|\bmysql\.user\b
+    | \bxp_cmdshell\b|\bload_file\s*\(|\binto\s+(?:out|dump)file\b|\butl_http\b
+    | \b(?:extractvalue|updatexml|gtid_subset|json_keys|exp)\s*\(\s*(?:~|\d|0x|concat|\(\s*select)
+    | \b(?:cast|convert)\s*\(.{0,80}\bas\s+(?:int|char|varchar|numeric)\b.{0,20}\)
+    | @@(?:version|datadir|hostname|servername)\b|\bversion\s*\(\s*\)|\bdatabase\s*\(\s*\)|\bcurrent_user\s*\(\s*\)
+    | ['"`]\s*(?:--|\#|/\*)
+    | \border\s+by\s+\d+\s*(?:--|\#|/\*|$)
+    | \bselect\b\s+(?:\*\s*from\b|@@|count\s*\(|[\w,\s]{1,60}\bfrom\s+(?:users?|accounts?|admin\w*|passwords?|information_schema|dual|mysql|pg_\w+|sys\w*)\b)
+    | \bselect\s*\(\s*(?:select|sleep|case|char|\d)
+    | \bcase\s+when\b.{1,80}\bthen\b.{1,80}\belse\b
+    | \bchar\s*\(\s*\d+\s*(?:,\s*\d+\s*)+\)|\bchr\s*\(\s*\d+\s*\)\s*(?:\|\||\+)
+    | /\*!?\d*\s*(?:union|select|or|and)\b|\b(?:union|select)\s*/\*
+    | \bhaving\s+\d+\s*=\s*\d+
+    """,
+    _FLAGS | re.VERBOSE,
+)
+
+XSS = re.compile(
+    r"""
+      <\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|xml|xss|template|portal)\b
+    | <[^>]*?[\s/"'](?:on[a-z]{3,20})\s*=
+    | ['"]\s*(?:on[a-z]{3,20})\s*=\s*\S
+    | (?:href|src|action|formaction|data|xlink:href|background|poster|srcdoc)\s*=\s*['"]?\s*(?:javascript|vbscript|data\s*:\s*text/html)
+    | ^\s*(?:javascript|vbscript|livescript)\s*:
+    | \bdata\s*:\s*text/html\s*[;,]
+    | \b(?:alert|prompt|confirm|eval)\s*(?:\(|`)\s*(?:\d|['"`/]|document|window|this|\))
+    | \bdocument\s*\.\s*(?:cookie|domain|write|location)\b|\bwindow\s*\.\s*location\b
+    | \bstring\s*\.\s*fromcharcode\s*\(|\bexpression\s*\(|\burl\s*\(\s*['"]?\s*javascript:
+    | <\s*(?:img|body|input|video|audio|details|marquee|isindex|select|textarea|keygen|a|div|form|button)\b[^>]*\b(?:src|href|action)\s*=\s*['"]?\s*(?:javascript|x\b)
+    | \{\{\s*constructor\b|\$\{\s*alert|<!\[cdata\[
+    """,
+    _FLAGS | re.VERBOSE,
+)
+
+TRAVERSAL = re.compile(
+    r"""
+      (?:^|[/\\=])\.\.(?:[/\\]|;/|$)
+    | \.\.[/\\]\.\.
+    | (?:^|[/\\])(?:etc[/\\](?:passwd|shadow|hosts|group|issue)|proc[/\\]self[/\\]\w+|windows[/\\]win\.ini|boot\.ini|winnt[/\\]|\.ssh[/\\]|\.git[/\\](?:config|head)|\.env$|web-inf[/\\]web\.xml)
+    | ^\s*(?:file|php|expect|zip|phar|glob|data)://
+    | \x00
+    | ^[a-z]:\\(?:windows|winnt|boot\.ini|inetpub)
+    """,
+    _FLAGS | re.VERBOSE,
+)
+
+CATEGORIES = (("sql_injection", SQLI), ("xss", XSS), ("path_traversal", TRAVERSAL))
+# Values made only of these characters cannot carry any of the signatures: skip the regexes.
+HARMLESS = re.compile(r"[A-Za-z0-9 _.@:+\-]*")
+
+DANGEROUS_EXTENSIONS = frozenset(
+    "php php3 php4 php5 php7 phtml phar pht jsp jspx asp aspx ascx ashx cer asa exe dll com scr bat cmd "
+    "sh bash ps1 psm1 vbs vbe js jse wsf wsh hta msi msp jar war ear cgi pl py rb htaccess svg html htm "
+    "xhtml shtml swf lnk reg".split()
+)
+DANGEROUS_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"#!",
+    b"<?php",
+    b"<?=",
+    b"<%",
+    b"<script",
+    b"<html",
+    b"<svg",
+    b"PK\x03\x04",
+)
+MAGIC_OK_EXTENSIONS = frozenset({"docx", "xlsx", "pptx", "zip", "odt", "ods"})  # legitimately PK...
+
+
+def normalise(value: str) -> str:
+    """Undo the encodings scanners use to slip past filters: a second URL decoding and HTML entities."""
+    text = value
+    if "%" in text:
+        text = unquote(unquote(text))
+    if "&" in text:
+        text = html.unescape(text)
+    return text.replace("\\'", "'")
+
+
+def classify(value: str) -> str | None:
+    """The attack category ``value`` looks like (sql_injection, xss, path_traversal) or None."""
+    if HARMLESS.fullmatch(value):
+        return None
+    text = normalise(value)
+    for name, pattern in CATEGORIES:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def dangerous_upload(filename: str, head: bytes) -> str | None:
+    """Why an uploaded file is dangerous (extension, double extension, content) or None."""
+    name = (filename or "").strip().lower()
+    if "\x00" in name or "/" in name or "\\" in name or ".." in name:
+        return "file name with a path or NUL byte"
+    parts = name.split(".")
+    extensions = parts[1:]
+    if any(ext in DANGEROUS_EXTENSIONS for ext in extensions):
+        return f"dangerous extension in {clean_name(name)}"
+    last = extensions[-1] if extensions else ""
+    stripped = head.lstrip()
+    for magic in DANGEROUS_MAGIC:
+        if head.startswith(magic) or stripped[:16].lower().startswith(magic.lower()):
+            if magic == b"PK\x03\x04" and last in MAGIC_OK_EXTENSIONS:
+                continue
+            return f"executable or script content ({magic[:6]!r})"
+    return None
+
+
+def clean_name(name: str) -> str:
+    return name[:80]

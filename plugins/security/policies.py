@@ -1,0 +1,97 @@
+"""Named rate-limit configurations (AUTH, MFA, API, DEFAULT) and which one applies to a request."""
+
+from __future__ import annotations
+
+import math
+
+from flask import current_app, g, request
+
+from plugins.security.sanitize import clean_text
+
+
+def default_limit() -> str:
+    """The DEFAULT policy from RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW_MS."""
+    config = current_app.config
+    seconds = max(1, math.ceil(config["RATE_LIMIT_WINDOW_MS"] / 1000))
+    return f"{config['RATE_LIMIT_MAX_REQUESTS']} per {seconds} seconds"
+
+
+def named_limit(name: str) -> str:
+    if name == "DEFAULT":
+        return default_limit()
+    return current_app.config[f"RATE_LIMIT_{name}"]
+
+
+def resolve(endpoint: str | None, path: str) -> tuple[str, str]:
+    """(policy name, limit string) for an endpoint: override, AUTH, MFA, API or DEFAULT."""
+    config = current_app.config
+    override = config["RATE_LIMIT_ENDPOINTS"].get(endpoint or "")
+    if override:
+        if override in ("AUTH", "MFA", "API", "DEFAULT"):
+            return override, named_limit(override)
+        return "ENDPOINT", override
+    if endpoint in config["RATE_LIMIT_AUTH_ENDPOINTS"]:
+        return "AUTH", named_limit("AUTH")
+    if endpoint in config["RATE_LIMIT_MFA_ENDPOINTS"]:
+        return "MFA", named_limit("MFA")
+    if path.startswith("/api/"):
+        return "API", named_limit("API")
+    return "DEFAULT", default_limit()
+
+
+def current_policy() -> tuple[str, str]:
+    """The policy of the current request (computed once per request)."""
+    if "security_policy" not in g:
+        g.security_policy = resolve(request.endpoint, request.path)
+    return g.security_policy
+
+
+# --- the pieces of the flask-limiter limits ---------------------------------------------------
+
+
+def general_limit() -> str:
+    return current_policy()[1]
+
+
+def general_scope(endpoint: str) -> str:
+    return current_policy()[0]
+
+
+def general_exempt() -> bool:
+    """Sign-in endpoints count failures only; exempt endpoints count nothing."""
+    return (
+        current_policy()[0] == "AUTH" or request.endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"]
+    )
+
+
+def auth_ip_limit() -> str:
+    return current_app.config["RATE_LIMIT_AUTH"]
+
+
+def auth_account_limit() -> str:
+    return current_app.config["RATE_LIMIT_AUTH_ACCOUNT"]
+
+
+def not_a_sign_in_attempt() -> bool:
+    return request.method != "POST" or current_policy()[0] != "AUTH"
+
+
+def submitted_username() -> str:
+    return clean_text((request.form.get("username") or "").strip().lower(), 80)
+
+
+def no_account_named() -> bool:
+    return not_a_sign_in_attempt() or not submitted_username()
+
+
+def ip_key() -> str:
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def account_key() -> str:
+    return f"account:{submitted_username()}"
+
+
+def failed_sign_in(response) -> bool:
+    """The core answers a failed sign-in with 401 (a success redirects)."""
+    return response.status_code == 401
