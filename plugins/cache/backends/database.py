@@ -143,9 +143,8 @@ class DatabaseBackend:
         if not tags:
             return {}
         with db.engine.connect() as conn:
-            found = dict(
-                conn.execute(select(versions.c.tag, versions.c.version).where(versions.c.tag.in_(tags)))
-            )
+            query = select(versions.c.tag, versions.c.version).where(versions.c.tag.in_(tags))
+            found = {tag: version for tag, version in conn.execute(query)}
         return {tag: found.get(tag, 0) for tag in tags}
 
     def invalidate(self, tags: Iterable[str]) -> int:

@@ -1,0 +1,180 @@
+"""The database backend on cache_entries: SQLite by default and PostgreSQL (TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from app import create_app
+from app.extensions import db
+from plugins.cache.backends import database as database_module
+from plugins.cache.models import CacheEntry, CacheEntryTag
+
+CONFIG = {"CACHE_BACKEND": "database", "CACHE_COMPRESS_MIN_BYTES": 10**9}  # sizes stay predictable
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(database_module, "utcnow", fake)
+    return fake
+
+
+def postgres_url() -> str:
+    parts = urlsplit(os.environ["TEST_POSTGRES_URL"])
+    return urlunsplit(parts._replace(path="/cache_plugin"))  # this suite's own database
+
+
+def postgres_app(tmp_path):
+    return create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": postgres_url(),
+            "INSTANCE_PATH": str(tmp_path),
+            "PORTAL_PLUGINS": "cache",
+            "SCHEDULER_ENABLED": False,
+            "CACHE_MAX_SIZE_MB": 0.01,
+            **CONFIG,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def migrated_postgres(tmp_path_factory):
+    """Build the PostgreSQL schema once, with the migrations (up to this plugin's)."""
+    from flask_migrate import upgrade
+
+    app = postgres_app(tmp_path_factory.mktemp("pg"))
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("drop schema public cascade; create schema public"))
+        with warnings.catch_warnings():  # migrations/env.py still calls get_engine()
+            warnings.simplefilter("ignore", DeprecationWarning)
+            upgrade(revision="0005_cache")
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_app(request, tmp_path):
+    postgres = request.param == "postgres"
+    if postgres:
+        request.getfixturevalue("migrated_postgres")
+        application = postgres_app(tmp_path)
+    else:
+        application = request.getfixturevalue("app")
+    with application.app_context():
+        if postgres:
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "delete from cache_entry_tags; delete from cache_entries; delete from cache_tag_versions"
+                    )
+                )
+        yield application
+        db.session.remove()
+        if postgres:
+            db.engine.dispose()
+
+
+pytestmark = [pytest.mark.plugins("cache"), pytest.mark.config(CACHE_MAX_SIZE_MB=0.01, **CONFIG)]
+
+
+def test_set_get_delete_and_ttl(db_app, clock):
+    service = db_app.extensions["portal.cache"]
+    assert service.stats()["backend"] == "database"
+    assert service.set("plan:1", {"premium": 10}, ttl=60, tags=("plans", "state:FL"))
+    assert service.get("plan:1") == {"premium": 10}
+    row = db.session.scalar(select(CacheEntry).where(CacheEntry.key == "plan:1"))
+    assert sorted(row.tags) == ["plans", "state:FL"] and row.size == len(row.value)
+    clock.advance(61)
+    assert service.get("plan:1") is None
+    service.set("plan:2", 2, ttl=60)
+    assert service.delete("plan:2") is True
+    assert service.get("plan:2") is None
+
+
+def test_lru_by_last_access_over_the_byte_bound(db_app, clock):
+    service = db_app.extensions["portal.cache"]  # bound: 0.01 MB = 10485 bytes
+    for key in "abc":
+        clock.advance(1)
+        service.set(key, "x" * 3000)
+    clock.advance(1)
+    assert service.get("a") is not None  # "a" is now more recent than "b" and "c"
+    clock.advance(1)
+    service.set("d", "y" * 3000)  # 4 x ~3 kB > 10 kB: the least recently read goes
+    assert service.get("b") is None
+    assert all(service.get(key) is not None for key in "acd")
+    stats = service.stats()
+    assert stats["bytes"] <= 10485 and stats["evictions"] == 1
+
+
+def test_reads_are_counted_in_batches(db_app, clock):
+    service = db_app.extensions["portal.cache"]
+    service.set("k", 1)
+    for _ in range(3):
+        service.get("k")
+    service.backend.flush_touches()
+    row = db.session.scalar(select(CacheEntry).where(CacheEntry.key == "k"))
+    assert row.access_count == 3
+
+
+def test_tag_invalidation_among_many_entries(db_app, clock):
+    service = db_app.extensions["portal.cache"]
+    service.backend.max_bytes = 10**9
+    blob = service.codec.encode(1, {"plans": 0}).blob
+    rows, tag_rows = [], []
+    for number in range(3000):  # written in one transaction: one commit per set() would be slow
+        tag = "plans" if number % 3 == 0 else "users"
+        rows.append({"key": f"e{number}", "value": blob, "size": len(blob), "tags": [tag]})
+        rows[-1].update(
+            expires_at=clock.now + timedelta(hours=1), created_at=clock.now, last_accessed=clock.now
+        )
+        tag_rows.append({"tag": tag, "key": f"e{number}"})
+    with db.engine.begin() as conn:
+        conn.execute(insert(CacheEntry.__table__), rows)
+        conn.execute(insert(CacheEntryTag.__table__), tag_rows)
+    service.set("e1", "one", tags=("users",))
+    assert service.entries_by_tag() == {"plans": 1000, "users": 2000}
+    assert service.delete_by_tags(["plans"]) == 1000
+    assert service.entries_by_tag() == {"users": 2000}
+    assert service.stats()["entries"] == 2000
+    assert service.get("e0") is None and service.get("e1") == "one"
+    assert service.backend.tag_versions(["plans", "users"]) == {"plans": 1, "users": 0}
+
+
+def test_cleanup_removes_expired_rows(db_app, clock):
+    service = db_app.extensions["portal.cache"]
+    service.set("short", 1, ttl=5, tags=("t",))
+    service.set("long", 2, ttl=500, tags=("t",))
+    clock.advance(10)
+    assert service.cleanup() == 1
+    assert service.entries_by_tag() == {"t": 1}
+    assert service.stats()["entries"] == 1
+    assert service.clear() == 1
+
+
+def test_cache_write_never_commits_the_request_session(db_app, clock):
+    from app.models import User
+
+    service = db_app.extensions["portal.cache"]
+    db.session.add(User(username="pending", password_hash="x"))
+    service.get_or_set("k", lambda: "v")
+    db.session.rollback()
+    assert db.session.scalar(select(User).where(User.username == "pending")) is None
