@@ -15,14 +15,14 @@ from plugins.security import api, audit, guard, inspection, limiting, views
 from plugins.security import models as models  # noqa: F401  (registers the tables)
 from plugins.security.cli import cli
 from plugins.security.jobs import JOBS
-from plugins.security.settings import SETTINGS
+from plugins.security.settings import SETTINGS, normalise
 
 bp = Blueprint("security", __name__, url_prefix="/security", template_folder="templates")
 protect_blueprint(bp, ADMIN)
 
 views.register(bp)
 
-SETUP_STEPS = [audit.setup, guard.setup, limiting.setup, inspection.setup, api.setup]
+SETUP_STEPS = [normalise, audit.setup, guard.setup, limiting.setup, inspection.setup, api.setup]
 NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
 OPENAPI_PARTS = [api.openapi]
 

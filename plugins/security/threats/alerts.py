@@ -87,7 +87,9 @@ def _upsert(rule_name: str, subject: str, event: RecordedEvent) -> AlertOutcome:
         return AlertOutcome(alert.id, created, alert.severity)
 
 
-def change_alert(alert: SecurityAlert, *, status: str, assigned_to: str | None, notes: str | None, by: str) -> list[str]:
+def change_alert(
+    alert: SecurityAlert, *, status: str, assigned_to: str | None, notes: str | None, by: str
+) -> list[str]:
     """Apply an admin's changes to ``alert`` (in db.session); record one event per change."""
     changes: list[tuple[str, str | None, str | None]] = []
     status = AlertStatus(status).value
@@ -132,7 +134,9 @@ def _resolve_linked_events(alert_id: int, by: str) -> None:
 def reopen_conflict(alert: SecurityAlert) -> bool:
     """Whether moving ``alert`` back to an open status would clash with another open alert."""
     key = f"{alert.rule}:{alert.subject}"
-    other = db.session.scalar(select(SecurityAlert.id).where(SecurityAlert.open_key == key, SecurityAlert.id != alert.id))
+    other = db.session.scalar(
+        select(SecurityAlert.id).where(SecurityAlert.open_key == key, SecurityAlert.id != alert.id)
+    )
     return other is not None
 
 

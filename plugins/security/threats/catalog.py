@@ -22,8 +22,16 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.name: rule
     for rule in (
-        Rule("brute_force_account", EventType.BRUTE_FORCE_ATTEMPT, Severity.HIGH, "Brute force against {label}"),
-        Rule("brute_force_ip", EventType.BRUTE_FORCE_ATTEMPT, Severity.HIGH, "Brute force from {label}", block=True),
+        Rule(
+            "brute_force_account", EventType.BRUTE_FORCE_ATTEMPT, Severity.HIGH, "Brute force against {label}"
+        ),
+        Rule(
+            "brute_force_ip",
+            EventType.BRUTE_FORCE_ATTEMPT,
+            Severity.HIGH,
+            "Brute force from {label}",
+            block=True,
+        ),
         Rule(
             "credential_stuffing",
             EventType.BRUTE_FORCE_ATTEMPT,
@@ -31,15 +39,49 @@ RULES: dict[str, Rule] = {
             "Credential stuffing from {label}",
             block=True,
         ),
-        Rule("mfa_brute_force", EventType.BRUTE_FORCE_ATTEMPT, Severity.HIGH, "Second-factor guessing on {label}", block=True),
-        Rule("privilege_probing", EventType.SUSPICIOUS_ACTIVITY, Severity.MEDIUM, "Privilege probing by {label}"),
-        Rule("unusual_traffic_ip", EventType.UNUSUAL_TRAFFIC, Severity.MEDIUM, "Unusual traffic from {label}"),
-        Rule("unusual_traffic_endpoint", EventType.UNUSUAL_TRAFFIC, Severity.MEDIUM, "Unusual traffic on {label}"),
-        Rule("tor_exit", EventType.TOR_EXIT_NODE, Severity.MEDIUM, "Sign-in traffic from a TOR exit node {label}"),
+        Rule(
+            "mfa_brute_force",
+            EventType.BRUTE_FORCE_ATTEMPT,
+            Severity.HIGH,
+            "Second-factor guessing on {label}",
+            block=True,
+        ),
+        Rule(
+            "privilege_probing",
+            EventType.SUSPICIOUS_ACTIVITY,
+            Severity.MEDIUM,
+            "Privilege probing by {label}",
+        ),
+        Rule(
+            "unusual_traffic_ip", EventType.UNUSUAL_TRAFFIC, Severity.MEDIUM, "Unusual traffic from {label}"
+        ),
+        Rule(
+            "unusual_traffic_endpoint",
+            EventType.UNUSUAL_TRAFFIC,
+            Severity.MEDIUM,
+            "Unusual traffic on {label}",
+        ),
+        Rule(
+            "tor_exit",
+            EventType.TOR_EXIT_NODE,
+            Severity.MEDIUM,
+            "Sign-in traffic from a TOR exit node {label}",
+        ),
         Rule("vpn", EventType.VPN_DETECTED, Severity.LOW, "Sign-in traffic from a VPN range {label}"),
-        Rule("impossible_travel", EventType.GEO_LOCATION_ANOMALY, Severity.HIGH, "Impossible travel for {label}"),
+        Rule(
+            "impossible_travel",
+            EventType.GEO_LOCATION_ANOMALY,
+            Severity.HIGH,
+            "Impossible travel for {label}",
+        ),
         # A new sign-in address is normal life: the user gets a notice, the admins no alert.
-        Rule("new_ip", EventType.SUSPICIOUS_ACTIVITY, Severity.LOW, "Sign-in from a new IP for {label}", alert=False),
+        Rule(
+            "new_ip",
+            EventType.SUSPICIOUS_ACTIVITY,
+            Severity.LOW,
+            "Sign-in from a new IP for {label}",
+            alert=False,
+        ),
         Rule("session_change", EventType.SUSPICIOUS_ACTIVITY, Severity.MEDIUM, "Session moved for {label}"),
     )
 }

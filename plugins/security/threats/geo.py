@@ -53,9 +53,9 @@ def locate(ip: str) -> Place | None:
     if not isinstance(lat, int | float) or not isinstance(lon, int | float):
         return None
     city = ((record.get("city") or {}).get("names") or {}).get("en")
-    country = ((record.get("country") or {}).get("names") or {}).get("en") or (record.get("country") or {}).get(
-        "iso_code"
-    )
+    country = ((record.get("country") or {}).get("names") or {}).get("en") or (
+        record.get("country") or {}
+    ).get("iso_code")
     name = ", ".join(part for part in (city, country) if part) or f"{lat:.2f},{lon:.2f}"
     return Place(float(lat), float(lon), str(name)[:120])
 

@@ -59,7 +59,8 @@ def replace_list(name: str, networks: list[str], source: str) -> int:
     now = utcnow()
     db.session.execute(delete(IpListEntry).where(IpListEntry.list_name == name))
     db.session.add_all(
-        IpListEntry(list_name=name, network=network, source=source[:200], loaded_at=now) for network in networks
+        IpListEntry(list_name=name, network=network, source=source[:200], loaded_at=now)
+        for network in networks
     )
     db.session.commit()
     invalidate()

@@ -50,7 +50,9 @@ def password_failure_rules(event: RecordedEvent) -> list[Detection]:
             .where(AuthFailure.occurred_at >= stuffing_since)
             .limit(1)
         )
-        session.add(AuthFailure(occurred_at=event.timestamp, ip_address=ip, username=username, event_id=event.id))
+        session.add(
+            AuthFailure(occurred_at=event.timestamp, ip_address=ip, username=username, event_id=event.id)
+        )
         session.flush()
         since = event.timestamp - timedelta(seconds=config["SECURITY_BRUTE_FORCE_WINDOW_SECONDS"])
         window = config["SECURITY_BRUTE_FORCE_WINDOW_SECONDS"]
@@ -102,7 +104,9 @@ def password_failure_rules(event: RecordedEvent) -> list[Detection]:
 
 
 def _count(session: Session, condition, since) -> int:
-    return session.scalar(select(func.count(AuthFailure.id)).where(condition, AuthFailure.occurred_at >= since))
+    return session.scalar(
+        select(func.count(AuthFailure.id)).where(condition, AuthFailure.occurred_at >= since)
+    )
 
 
 def mfa_rules(event: RecordedEvent) -> list[Detection]:

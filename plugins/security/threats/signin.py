@@ -35,7 +35,9 @@ def sign_in_rules(event: RecordedEvent) -> list[Detection]:
     now = as_utc(event.timestamp)
     with Session(db.engine) as dbs, dbs.begin():
         known = dbs.scalar(
-            select(KnownAddress).where(KnownAddress.user_id == event.user_id, KnownAddress.ip_address == event.ip_address)
+            select(KnownAddress).where(
+                KnownAddress.user_id == event.user_id, KnownAddress.ip_address == event.ip_address
+            )
         )
         has_history = known is not None or dbs.scalar(
             select(KnownAddress.id).where(KnownAddress.user_id == event.user_id).limit(1)

@@ -1,0 +1,62 @@
+"""Threat detection, alerts and responses, IP monitoring and the security console.
+
+The security plugin includes this part through the names below: its settings, jobs, setup step,
+hook answers and CLI commands.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.plugin import NavItem
+from plugins.security.audit import event_recorded
+from plugins.security.threats import models as models  # noqa: F401  (registers the tables)
+from plugins.security.threats.api import api_bp
+from plugins.security.threats.blocking import refuse_blocked_ip
+from plugins.security.threats.cli import add_threat_commands
+from plugins.security.threats.detect import on_event_recorded
+from plugins.security.threats.jobs import THREAT_JOBS
+from plugins.security.threats.openapi import threat_openapi
+from plugins.security.threats.settings import THREAT_SETTINGS
+from plugins.security.threats.signin import check_session_change
+from plugins.security.threats.traffic import TrafficBuffer, count_request
+from plugins.security.threats.views import bp
+
+NAV_ITEMS = (
+    NavItem("Security", "security_console.dashboard", admin=True, order=150),
+    NavItem("Alerts", "security_console.alerts", admin=True, order=151),
+)
+
+
+def _early_guard():
+    """Count the request, then refuse it if its IP is blocked (before any other work)."""
+    count_request()
+    return refuse_blocked_ip()
+
+
+def setup_threats(app: Flask) -> None:
+    """Register the console, the event receiver and the request hooks on ``app``."""
+    app.extensions["security_threats"] = {"traffic": TrafficBuffer()}
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    event_recorded.connect(on_event_recorded, sender=app)
+    # First of all before_request functions: a blocked client gets no further.
+    app.before_request_funcs.setdefault(None, []).insert(0, _early_guard)
+    app.before_request(check_session_change)
+
+
+def threat_nav_items(user) -> list[NavItem]:
+    return list(NAV_ITEMS)
+
+
+THREAT_HOOKS = {"portal_nav_items": threat_nav_items, "portal_openapi": threat_openapi}
+
+__all__ = [
+    "NAV_ITEMS",
+    "THREAT_HOOKS",
+    "THREAT_JOBS",
+    "THREAT_SETTINGS",
+    "add_threat_commands",
+    "setup_threats",
+    "threat_openapi",
+]

@@ -1,0 +1,223 @@
+"""The OpenAPI description of /api/v1/security/alerts and /api/v1/security/ips."""
+
+from __future__ import annotations
+
+from plugins.security.threats.models import AlertStatus
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+STATUSES = [s.value for s in AlertStatus]
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def _ok(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+COMMON_ERRORS = {"401": _error("Not signed in"), "403": _error("Not an admin")}
+ALERT_ID = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+IP = {
+    "name": "ip",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "IPv4 or IPv6",
+}
+ALERT_REF = {"$ref": "#/components/schemas/SecurityAlert"}
+
+
+def threat_openapi() -> dict:
+    """This part of the plugin's OpenAPI answer."""
+    query = [
+        {
+            "name": "status",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["open", "all", *STATUSES], "default": "open"},
+        },
+        {
+            "name": "severity",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["LOW", "MEDIUM", "HIGH", "CRITICAL"]},
+        },
+        {
+            "name": "after_id",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "only newer alerts",
+        },
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {
+            "name": "per_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 25},
+        },
+    ]
+    alert_list = {
+        "type": "object",
+        "properties": {
+            "alerts": {"type": "array", "items": ALERT_REF},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "latest_id": {"type": "integer"},
+        },
+    }
+    update = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "status": {"type": "string", "enum": STATUSES},
+            "assigned_to": {
+                "type": ["string", "null"],
+                "maxLength": 80,
+                "description": "an admin's username",
+            },
+            "notes": {"type": ["string", "null"], "maxLength": 4000},
+        },
+    }
+    block = {
+        "type": "object",
+        "properties": {
+            "minutes": {"type": "integer", "minimum": 1, "maximum": 525600, "default": 60},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 300},
+        },
+    }
+    tag = ["security"]
+    paths = {
+        "/security/alerts": {
+            "get": {
+                "tags": tag,
+                "summary": "Security alerts, newest first",
+                "operationId": "listSecurityAlerts",
+                "parameters": query,
+                "responses": {
+                    "200": _ok("A page of alerts", alert_list),
+                    "400": _error("A bad query parameter"),
+                    **COMMON_ERRORS,
+                },
+            }
+        },
+        "/security/alerts/{alert_id}": {
+            "get": {
+                "tags": tag,
+                "summary": "One alert with its linked event ids",
+                "operationId": "getSecurityAlert",
+                "parameters": [ALERT_ID],
+                "responses": {
+                    "200": _ok("The alert", {"type": "object", "properties": {"alert": ALERT_REF}}),
+                    "404": _error("No such alert"),
+                    **COMMON_ERRORS,
+                },
+            },
+            "patch": {
+                "tags": tag,
+                "summary": "Change an alert's status, assignee or notes (each change is an audit event)",
+                "operationId": "updateSecurityAlert",
+                "parameters": [ALERT_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": update}}},
+                "responses": {
+                    "200": _ok(
+                        "The changed alert",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "alert": ALERT_REF,
+                                "changed": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    ),
+                    "400": _error("A bad field"),
+                    "404": _error("No such alert"),
+                    "409": _error("Reopening would clash with another open alert"),
+                    "415": _error("Not a JSON body"),
+                    **COMMON_ERRORS,
+                },
+            },
+        },
+        "/security/ips/{ip}": {
+            "get": {
+                "tags": tag,
+                "summary": "What is known about an IP: events, failed sign-ins, accounts, requests, blocks, lists",
+                "operationId": "getSecurityIp",
+                "parameters": [IP],
+                "responses": {
+                    "200": _ok(
+                        "The IP summary", {"type": "object", "properties": {"ip": {"type": "object"}}}
+                    ),
+                    "400": _error("Not an IP address"),
+                    **COMMON_ERRORS,
+                },
+            }
+        },
+        "/security/ips/{ip}/block": {
+            "post": {
+                "tags": tag,
+                "summary": "Block an IP temporarily",
+                "operationId": "blockSecurityIp",
+                "parameters": [IP],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": block}}},
+                "responses": {
+                    "201": _ok(
+                        "Blocked",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "ip": {"type": "string"},
+                                "blocked_until": {"type": ["string", "null"]},
+                                "created": {"type": "boolean"},
+                            },
+                        },
+                    ),
+                    "400": _error("A bad field"),
+                    "409": _error("The caller's own address"),
+                    "415": _error("Not a JSON body"),
+                    **COMMON_ERRORS,
+                },
+            },
+            "delete": {
+                "tags": tag,
+                "summary": "Lift an IP's blocks",
+                "operationId": "unblockSecurityIp",
+                "parameters": [IP],
+                "responses": {
+                    "200": _ok(
+                        "Lifted",
+                        {
+                            "type": "object",
+                            "properties": {"ip": {"type": "string"}, "lifted": {"type": "integer"}},
+                        },
+                    ),
+                    "400": _error("Not an IP address"),
+                    **COMMON_ERRORS,
+                },
+            },
+        },
+    }
+    alert_schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "severity": {"type": "string", "enum": ["LOW", "MEDIUM", "HIGH", "CRITICAL"]},
+            "status": {"type": "string", "enum": STATUSES},
+            "rule": {"type": "string"},
+            "subject": {"type": "string"},
+            "event_count": {"type": "integer"},
+            "first_occurrence": {"type": "string", "format": "date-time"},
+            "last_occurrence": {"type": "string", "format": "date-time"},
+            "assigned_to": {"type": ["string", "null"]},
+            "notes": {"type": ["string", "null"]},
+            "metadata": {"type": "object"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "event_ids": {"type": "array", "items": {"type": "integer"}},
+        },
+    }
+    return {
+        "paths": paths,
+        "components": {"schemas": {"SecurityAlert": alert_schema}},
+        "tags": [{"name": "security", "description": "Security alerts and IP monitoring (admins)"}],
+    }
