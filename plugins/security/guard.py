@@ -20,8 +20,8 @@ def add_guard(app: Flask, guard: Guard, order: int) -> None:
 
 def run_guards() -> ResponseReturnValue | None:
     endpoint = request.endpoint
-    if endpoint is None or endpoint == "static" or endpoint.endswith(".static"):
-        return None  # unknown URLs 404 cheaply; static files are exempt from every guard
+    if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
+        return None  # static files are exempt from every guard (unknown URLs are not: scanners)
     for _, guard in current_app.extensions["security"]["guards"]:
         response = guard()
         if response is not None:

@@ -99,14 +99,17 @@ def escalate() -> None:
     strategy = _state()["limiter"].limiter  # the in-memory fallback while the storage is down
     threshold = parse(config["SECURITY_BAN_THRESHOLD"])
     try:
-        exhausted = not strategy.hit(threshold, BREACH_SCOPE, ip)
+        # The Nth breach within the window (threshold "N per window") bans.
+        exhausted = not strategy.hit(threshold, BREACH_SCOPE, ip) or not strategy.test(
+            threshold, BREACH_SCOPE, ip
+        )
         if exhausted:
             strategy.clear(threshold, BREACH_SCOPE, ip)
     except Exception:  # the limiter notices a dead storage on the next request and falls back
         log.warning("could not count a rate-limit breach for %s", ip, exc_info=True)
         return
     if exhausted:
-        ban_ip(ip, reason=f"more than {threshold} rate-limit breaches")
+        ban_ip(ip, reason=f"{threshold.amount} rate-limit breaches within {threshold.get_expiry()} s")
 
 
 def handle_core_limiter(exceeded: RateLimitExceeded):
