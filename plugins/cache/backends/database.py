@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 entries, entry_tags, versions = CacheEntry.__table__, CacheEntryTag.__table__, CacheTagVersion.__table__
 TOUCH_FLUSH_SECONDS = 1.0
 SIZE_RECHECK_SECONDS = 5.0
+EVICT_BATCH = 200
 
 
 class DatabaseBackend:
@@ -116,10 +117,14 @@ class DatabaseBackend:
         if excess > 0:
             query = select(entries.c.key, entries.c.size).order_by(entries.c.last_accessed, entries.c.id)
             with db.engine.connect() as conn:
-                for key, size in conn.execute(query.execution_options(yield_per=200)):
-                    victims.append(key)
-                    excess -= size
-                    if excess <= 0:
+                while excess > 0:
+                    batch = conn.execute(query.offset(len(victims)).limit(EVICT_BATCH)).all()
+                    for key, size in batch:
+                        victims.append(key)
+                        excess -= size
+                        if excess <= 0:
+                            break
+                    if len(batch) < EVICT_BATCH:
                         break
             self._delete_keys(victims)
             self._evictions += len(victims)
