@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import inspect
+
 from app.caching import delete_by_tags
 from app.extensions import db
 from app.models import User
@@ -135,6 +137,13 @@ def _client_policies(client: User) -> Iterator[Policy]:
         )
 
 
+def _reloaded(user: User | None) -> User | None:
+    """``user`` in this session: an earlier demo hook may have closed the one it came from."""
+    if user is None:
+        return None
+    return db.session.get(User, inspect(user).identity[0])
+
+
 def seed_demo(users: dict[str, User]) -> list[str]:
     """Answer ``portal_demo_seed``: add the plans and the client's policies unless already there."""
     lines = []
@@ -144,7 +153,7 @@ def seed_demo(users: dict[str, User]) -> list[str]:
         db.session.commit()
         delete_by_tags(CACHE_TAGS)  # a bulk insert bypasses the ORM events the cache plugin watches
         lines.append(f"plans: {len(rows)} demo plans in {len(COUNTIES)} states")
-    client = users.get("client")
+    client = _reloaded(users.get("client"))
     if (
         client is not None
         and db.session.scalar(db.select(Policy.id).where(Policy.user_id == client.id)) is None
