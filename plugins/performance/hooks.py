@@ -45,28 +45,6 @@ def _on_request_started(sender: Flask, **extra) -> None:
     g._portal_perf = recorder.begin()
 
 
-def _after_request(response: Response) -> Response:
-    perf = g.pop("_portal_perf", None)
-    if perf is None:
-        return response
-    state: PerformanceState = current_app.extensions["performance"]
-    rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-    user = g.get("_login_user")
-    user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else None
-    status = response.status_code
-    ms = state.recorder.record(
-        perf,
-        rule,
-        request.method,
-        status,
-        user_id,
-        request.remote_addr or "",
-        request.headers.get("User-Agent", "")[:200],
-    )
-    state.metrics.duration.labels(rule, request.method, str(status)).observe(ms / 1000)
-    return response
-
-
 @public
 def metrics_view():
     """Prometheus text format, for configured addresses or the bearer token only."""
@@ -80,6 +58,36 @@ def metrics_view():
     )
 
 
+def _make_after_request(state: PerformanceState):
+    recorder, duration = state.recorder, state.metrics.duration
+    children: dict[tuple[str, str, int], object] = {}  # labels() validates on every call; cache
+
+    def after_request(response: Response) -> Response:
+        perf = g.pop("_portal_perf", None)
+        if perf is None:
+            return response
+        rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        user = g.get("_login_user")
+        user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else None
+        method, status = request.method, response.status_code
+        ms = recorder.record(
+            perf,
+            rule,
+            method,
+            status,
+            user_id,
+            request.remote_addr or "",
+            request.headers.get("User-Agent", "")[:200],
+        )
+        child = children.get((rule, method, status))
+        if child is None:
+            child = children[(rule, method, status)] = duration.labels(rule, method, str(status))
+        child.observe(ms / 1000)
+        return response
+
+    return after_request
+
+
 def setup(app: Flask) -> None:
     """Register the request hooks, signal receivers and /metrics for ``app`` (no DB, no threads)."""
     config = PerfConfig.from_config(app.config)
@@ -87,7 +95,7 @@ def setup(app: Flask) -> None:
     state = PerformanceState(config=config, metrics=metrics, recorder=Recorder(app, config, metrics))
     app.extensions["performance"] = state
     request_started.connect(_on_request_started, app)
-    app.after_request(_after_request)
+    app.after_request(_make_after_request(state))
 
     def count_security_event(sender, kind=None, severity=None, **extra) -> None:
         metrics.security_events.labels(
