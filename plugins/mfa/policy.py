@@ -5,23 +5,12 @@ from __future__ import annotations
 from flask import Flask, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from app.access import wants_json
+from app.access import PUBLIC, access_level, wants_json
 from app.api import json_error
 from plugins.mfa import service
 
-# What such a user may still reach: enrolment itself, signing out, health checks, static files.
-ALLOWED_ENDPOINTS = frozenset(
-    {
-        "mfa.setup",
-        "mfa.index",
-        "mfa.verify",
-        "mfa_api.status",
-        "auth.logout",
-        "core.healthz",
-        "core.readyz",
-        "static",
-    }
-)
+# What such a user may still reach besides public pages: enrolment, their status, signing out.
+ALLOWED_ENDPOINTS = frozenset({"mfa.setup", "mfa.index", "mfa_api.status", "auth.logout"})
 
 
 def require_enrolment():
@@ -31,7 +20,9 @@ def require_enrolment():
     if current_user.role not in current_app.config["MFA_REQUIRED_ROLES"]:
         return None
     endpoint = request.endpoint
-    if endpoint is None or endpoint in ALLOWED_ENDPOINTS or endpoint.endswith(".static"):
+    if endpoint is None or endpoint in ALLOWED_ENDPOINTS:
+        return None
+    if access_level(current_app, endpoint) == PUBLIC:
         return None
     if service.is_enabled(current_user.id):
         return None

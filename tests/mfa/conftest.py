@@ -34,6 +34,14 @@ class Enrolled:
 
 
 @pytest.fixture
+def client(app):
+    """A test client NOT used as a context manager: pytest-flask's ``client`` keeps its last
+    request's app context pushed, so another client's next request would share its ``g`` (and
+    flask-login's cached user). Tests here drive several sessions side by side."""
+    return app.test_client()
+
+
+@pytest.fixture
 def enrol(app, make_user):
     """Create a user with MFA on, enrolled two steps ago (so current codes are not replays)."""
 

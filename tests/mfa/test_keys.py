@@ -1,0 +1,150 @@
+"""Secrets at rest: MultiFernet keys, the derived key and its production warning, key rotation;
+settings validation; the migration."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import inspect, text
+
+from app import create_app
+from app.config import ConfigError
+from app.extensions import db
+from app.models import User
+from plugins.mfa import service
+from plugins.mfa.crypto import derive_key
+from tests.mfa.conftest import code_at
+
+OLD_KEY = Fernet.generate_key().decode()
+NEW_KEY = Fernet.generate_key().decode()
+
+
+def raw_ciphertext() -> str:
+    return db.session.execute(text("SELECT secret_ciphertext FROM auth_mfa_secrets")).scalar_one()
+
+
+def enrol_user(app, username: str = "alice") -> str:
+    with app.app_context():
+        user = db.session.get(User, db.session.scalar(db.select(User.id).where(User.username == username)))
+        secret = service.start_enrolment(user)
+        import time
+
+        assert service.confirm_enrolment(user, code_at(secret, time.time()))
+        return secret
+
+
+@pytest.mark.plugins("mfa")
+@pytest.mark.config(MFA_ENCRYPTION_KEYS=OLD_KEY)
+def test_rotate_keys_re_encrypts_under_the_newest_key(app, runner, make_user, tmp_path):
+    make_user("alice")
+    secret = enrol_user(app)
+    with app.app_context():
+        before = raw_ciphertext()
+    assert Fernet(OLD_KEY).decrypt(before.encode()).decode() == secret
+    # Deploy with the new key first and the old one still listed, then rotate.
+    rotated_app = create_app({**app.config, "MFA_ENCRYPTION_KEYS": f"{NEW_KEY},{OLD_KEY}"})
+    result = rotated_app.test_cli_runner().invoke(args=["mfa", "rotate-keys"])
+    assert result.exit_code == 0, result.output
+    assert "Re-encrypted 1 MFA secret(s)" in result.output
+    with rotated_app.app_context():
+        after = raw_ciphertext()
+    assert after != before
+    assert Fernet(NEW_KEY).decrypt(after.encode()).decode() == secret
+    with pytest.raises(InvalidToken):
+        Fernet(OLD_KEY).decrypt(after.encode())
+    # The old key can now be dropped: an app with only the new key still checks codes.
+    new_only = create_app({**app.config, "MFA_ENCRYPTION_KEYS": NEW_KEY})
+    with new_only.app_context():
+        status = service.status(db.session.get(User, 1))
+    assert status["enabled"]
+
+
+@pytest.mark.plugins("mfa")
+@pytest.mark.config(MFA_ENCRYPTION_KEYS=OLD_KEY)
+def test_rotate_keys_reports_secrets_no_key_can_read(app, make_user):
+    make_user("alice")
+    enrol_user(app)
+    other = create_app({**app.config, "MFA_ENCRYPTION_KEYS": NEW_KEY})
+    result = other.test_cli_runner().invoke(args=["mfa", "rotate-keys"])
+    assert result.exit_code == 1
+    assert "1 secret(s) could not be decrypted" in result.output
+
+
+@pytest.mark.plugins("mfa")
+def test_without_keys_the_key_is_derived_from_secret_key(app, make_user):
+    make_user("alice")
+    secret = enrol_user(app)
+    with app.app_context():
+        token = raw_ciphertext()
+    assert Fernet(derive_key(app.config["SECRET_KEY"])).decrypt(token.encode()).decode() == secret
+
+
+@pytest.mark.plugins("mfa")
+def test_derived_key_warns_in_production_only(app, caplog):
+    config = {**app.config, "PORTAL_ENV": "production", "SESSION_COOKIE_SECURE": True}
+    with caplog.at_level(logging.WARNING, logger="plugins.mfa.crypto"):
+        create_app(config)
+    assert any("MFA_ENCRYPTION_KEYS is not set" in record.message for record in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="plugins.mfa.crypto"):
+        create_app({**config, "MFA_ENCRYPTION_KEYS": NEW_KEY})
+        create_app({**app.config})
+    assert not caplog.records
+
+
+@pytest.mark.plugins("mfa")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MFA_ENCRYPTION_KEYS", "not-a-key"),
+        ("MFA_REQUIRED_ROLES", "admin,superuser"),
+        ("MFA_PENDING_TTL_SECONDS", "soon"),
+        ("MFA_RATE_LIMIT", "lots"),
+        ("MFA_ISSUER", "Bad:Issuer"),
+        ("MFA_LOCKOUT_THRESHOLD", "0"),
+    ],
+)
+def test_bad_settings_stop_start_up_naming_the_variable(app, name, value):
+    with pytest.raises(ConfigError, match=name):
+        create_app({**app.config, name: value})
+
+
+@pytest.mark.plugins("mfa")
+def test_cli_reset_removes_mfa(app, make_user):
+    make_user("alice")
+    enrol_user(app)
+    result = app.test_cli_runner().invoke(args=["mfa", "reset", "alice"])
+    assert result.exit_code == 0 and "was reset" in result.output
+    with app.app_context():
+        assert not service.is_enabled(1)
+    assert app.test_cli_runner().invoke(args=["mfa", "reset", "nobody"]).exit_code != 0
+
+
+@pytest.mark.plugins("mfa")
+def test_migration_creates_the_mfa_tables(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    migrated = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "PORTAL_PLUGINS": "mfa",
+            "SCHEDULER_ENABLED": False,
+        }
+    )
+    with migrated.app_context():
+        upgrade(revision="0002_mfa")
+        inspector = inspect(db.engine)
+        assert {"auth_mfa_secrets", "auth_mfa_backup_codes"} <= set(inspector.get_table_names())
+        columns = {column["name"] for column in inspector.get_columns("auth_mfa_secrets")}
+        assert {"secret_ciphertext", "is_enabled", "last_used_step", "locked_until"} <= columns
+        indexes = {index["name"] for index in inspector.get_indexes("auth_mfa_secrets")}
+        assert "ix_auth_mfa_secrets_user_id" in indexes
+        downgrade(revision="0001_core")
+        assert "auth_mfa_secrets" not in inspect(db.engine).get_table_names()
+        db.engine.dispose()
