@@ -81,9 +81,13 @@ def login(
 
 
 @pytest.fixture
-def admin(app, make_user, client):
-    """An admin signed in on ``client`` from 127.0.0.1."""
-    user = make_user("root", role="admin")
+def admin(app, make_user):
+    """A test client signed in as the admin "root" from 127.0.0.1.
+
+    Not pytest-flask's ``client``: that one keeps its last request's context pushed, which
+    would leak the admin's ``g`` into the other clients of a test."""
+    make_user("root", role="admin")
+    client = app.test_client()
     response = login(client, "root")
     assert response.status_code == 302
-    return user
+    return client

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.config import parse_settings
 from app.plugin import NavItem
 from plugins.security.audit import event_recorded
 from plugins.security.threats import models as models  # noqa: F401  (registers the tables)
@@ -36,6 +37,9 @@ def _early_guard():
 
 def setup_threats(app: Flask) -> None:
     """Register the console, the event receiver and the request hooks on ``app``."""
+    # Values given in the test config or instance/config.py reach app.config unparsed (the
+    # loader only setdefaults the parsed ones), so parse this part's settings once more here.
+    app.config.update(parse_settings(THREAT_SETTINGS, app.config))
     app.extensions["security_threats"] = {"traffic": TrafficBuffer()}
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from app.models import utcnow
 from plugins.security.threats import blocking, iplists, report
@@ -13,6 +14,7 @@ from plugins.security.threats.scan import run_scan
 
 
 @click.command("load-iplist")
+@with_appcontext
 @click.argument("list_name", type=click.Choice(iplists.LIST_NAMES))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--allow-errors", is_flag=True, help="Load the good lines even if some are bad.")
@@ -30,6 +32,7 @@ def load_iplist(list_name: str, path: Path, allow_errors: bool) -> None:
 
 
 @click.command("block-ip")
+@with_appcontext
 @click.argument("ip")
 @click.option("--minutes", type=click.IntRange(1, 525_600), default=60, show_default=True)
 @click.option("--reason", default="blocked from the command line", show_default=True)
@@ -48,6 +51,7 @@ def block_ip(ip: str, minutes: int, reason: str) -> None:
 
 
 @click.command("unblock-ip")
+@with_appcontext
 @click.argument("ip")
 def unblock_ip(ip: str) -> None:
     """Lift the blocks of IP."""
@@ -59,6 +63,7 @@ def unblock_ip(ip: str) -> None:
 
 
 @click.command("scan")
+@with_appcontext
 def scan() -> None:
     """Run the threat scan now."""
     result = run_scan()
@@ -69,6 +74,7 @@ def scan() -> None:
 
 
 @click.command("report")
+@with_appcontext
 @click.option("--since", "since_text", default="7d", show_default=True, help="Period: 30m, 12h, 7d, 2w.")
 @click.option(
     "--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True
@@ -95,6 +101,5 @@ COMMANDS = (load_iplist, block_ip, unblock_ip, scan, report_command)
 def add_threat_commands(group: click.Group) -> click.Group:
     """Add the detection commands to the plugin's ``flask security`` group."""
     for command in COMMANDS:
-        if command.name not in group.commands:
-            group.add_command(command, "report" if command is report_command else command.name)
+        group.add_command(command)
     return group
