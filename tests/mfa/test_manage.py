@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from html import unescape as html_unescape
 
 import pyotp
 import pytest
 
 from app.extensions import db
 from app.models import User
+from plugins.mfa.totp import qr_svg
 from tests.conftest import PASSWORD, AuthActions, csrf_from
 from tests.mfa.conftest import MfaFlow, kinds
 
@@ -38,6 +40,13 @@ def test_enrolment_page_shows_qr_and_secret_then_codes_once(app, client, auth, m
     assert "style=" not in html and "<script>" not in html
     secret = SECRET_PATTERN.search(html).group(1)
     assert f"secret={secret}" in html and "issuer=El-Mag%20Insurance%20Portal" in html
+    # The QR code encodes exactly the setup link shown as text.
+    uri = html_unescape(re.search(r'<code class="uri">([^<]+)</code>', html).group(1))
+    assert (
+        uri
+        == f"otpauth://totp/El-Mag%20Insurance%20Portal:alice?secret={secret}&issuer=El-Mag%20Insurance%20Portal"
+    )
+    assert qr_svg(uri) in html
     # A wrong code leaves MFA off; the same secret is shown again.
     wrong = client.post("/mfa/setup", data={"code": "000000", "csrf_token": csrf_from(html)})
     assert wrong.status_code == 401 and secret in wrong.get_data(as_text=True)
