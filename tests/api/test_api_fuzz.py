@@ -5,7 +5,7 @@ unknown enum values, 10 kB strings, malformed JSON and wrong content types answe
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import concrete_path, operations, response_problem
@@ -24,7 +24,7 @@ BAD_JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=120, deadline=None)
 
 
 def valid_value(schema: dict):
