@@ -83,6 +83,19 @@ def summarize(sums: Any, span_seconds: float, apdex_t_ms: float) -> dict[str, An
     }
 
 
+def _merge(target: list | None, row: Any) -> list:
+    """Add one grouped row (SUM_COLUMNS, then min and max) into ``target``."""
+    values = [v or 0 for v in row]
+    if target is None:
+        return values
+    width = len(SUM_COLUMNS)
+    for index in range(width):
+        target[index] += values[index]
+    target[width] = min(target[width], values[width])
+    target[width + 1] = max(target[width + 1], values[width + 1])
+    return target
+
+
 def get_performance_stats(start: datetime, end: datetime, endpoint: str | None = None) -> dict[str, Any]:
     """Per-endpoint figures, totals and a trend for [start, end), read from the roll-ups."""
     cfg = config()
@@ -97,22 +110,34 @@ def get_performance_stats(start: datetime, end: datetime, endpoint: str | None =
     ]
     if endpoint is not None:
         where.append(c.endpoint == endpoint)
-    span = hi - lo
-    endpoints = []
-    grouped = db.session.execute(
-        select(c.endpoint, c.method, *_aggregates()).where(*where).group_by(c.endpoint, c.method)
+    # One pass over the roll-ups, grouped by trend slot and endpoint; the endpoint table, the
+    # totals and the trend are all sums of these groups.
+    slot = (c.period_start // step).label("slot")
+    query = (
+        select(slot, c.endpoint, c.method, *_aggregates()).where(*where).group_by(slot, c.endpoint, c.method)
     )
-    for row in grouped:
-        figures = summarize(row[2:], span, cfg.apdex_t(row.endpoint))
-        endpoints.append({"endpoint": row.endpoint, "method": row.method, **figures})
+    by_endpoint: dict[tuple[str, str], list] = {}
+    by_slot: dict[int, list] = {}
+    totals_sums = None
+    for row in db.session.execute(query):
+        sums = row[3:]
+        by_endpoint[(row.endpoint, row.method)] = _merge(by_endpoint.get((row.endpoint, row.method)), sums)
+        by_slot[int(row.slot)] = _merge(by_slot.get(int(row.slot)), sums)
+        totals_sums = _merge(totals_sums, sums)
+    span = hi - lo
+    endpoints = [
+        {"endpoint": rule, "method": method, **summarize(sums, span, cfg.apdex_t(rule))}
+        for (rule, method), sums in by_endpoint.items()
+    ]
     endpoints.sort(key=lambda e: (-e["count"], e["endpoint"], e["method"]))
-    totals = summarize(db.session.execute(select(*_aggregates()).where(*where)).one(), span, cfg.apdex_t_ms)
+    totals = summarize(totals_sums or [0] * (len(SUM_COLUMNS) + 2), span, cfg.apdex_t_ms)
     scored = [e for e in endpoints if e["score"] is not None]
     if scored:  # the overall score weighs each endpoint's own score (its own Apdex T) by traffic
         totals["score"] = round(
             sum(e["score"] * e["count"] for e in scored) / sum(e["count"] for e in scored)
         )
         totals["grade"] = histogram.grade(totals["score"])
+    trend_t = cfg.apdex_t(endpoint) if endpoint else cfg.apdex_t_ms
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
@@ -122,24 +147,20 @@ def get_performance_stats(start: datetime, end: datetime, endpoint: str | None =
         "percentile_relative_error_bound": round(histogram.RELATIVE_ERROR_BOUND, 4),
         "totals": totals,
         "endpoints": endpoints,
-        "trend": _trend(where, lo, hi, step, cfg.apdex_t(endpoint) if endpoint else cfg.apdex_t_ms),
+        "trend": _trend(by_slot, lo, hi, step, trend_t),
     }
 
 
-def _trend(where: list, lo: float, hi: float, step: int, apdex_t_ms: float) -> list[dict[str, Any]]:
-    c = rollup_table.c
-    slot = (c.period_start // step).label("slot")
-    rows = db.session.execute(select(slot, *_aggregates()).where(*where).group_by(slot).order_by(slot))
-    by_slot = {int(row.slot): row[1:] for row in rows}
+TREND_FIELDS = ("count", "throughput_per_min", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "error_rate", "apdex")
+
+
+def _trend(
+    by_slot: dict[int, list], lo: float, hi: float, step: int, apdex_t_ms: float
+) -> list[dict[str, Any]]:
+    empty = [0] * (len(SUM_COLUMNS) + 2)
     points = []
     for index in range(int(lo) // step, int((hi - 1) // step) + 1):
-        sums = by_slot.get(index, [0] * (len(SUM_COLUMNS) + 2))
-        figures = summarize(sums, step, apdex_t_ms)
-        points.append(
-            {
-                "start": datetime.fromtimestamp(index * step, UTC).isoformat(),
-                **{k: figures[k] for k in ("count", "throughput_per_min", "mean_ms", "p50_ms", "p95_ms",
-                                           "p99_ms", "error_rate", "apdex")},
-            }
-        )  # fmt: skip
+        figures = summarize(by_slot.get(index, empty), step, apdex_t_ms)
+        start = datetime.fromtimestamp(index * step, UTC).isoformat()
+        points.append({"start": start, **{k: figures[k] for k in TREND_FIELDS}})
     return points
