@@ -71,12 +71,13 @@ def _encode(value: Any) -> Any:
     raise CodecError(f"cannot cache a {type(value).__name__} without CACHE_ALLOW_PICKLE")
 
 
+# json.loads calls _tagged bottom-up (object_hook), so each decoder receives decoded children.
 _DECODERS = {
     "float": float,
-    "map": lambda v: {_decode(k): _decode(x) for k, x in v},
-    "tuple": lambda v: tuple(_decode(x) for x in v),
-    "set": lambda v: {_decode(x) for x in v},
-    "frozenset": lambda v: frozenset(_decode(x) for x in v),
+    "map": lambda v: {key: item for key, item in v},
+    "tuple": tuple,
+    "set": set,
+    "frozenset": frozenset,
     "datetime": datetime.fromisoformat,
     "date": date.fromisoformat,
     "time": time.fromisoformat,
@@ -84,22 +85,18 @@ _DECODERS = {
     "decimal": Decimal,
     "uuid": uuid.UUID,
     "bytes": base64.b64decode,
-    "response": lambda v: Response(_decode(v[2]), status=v[0], headers=v[1]),
+    "response": lambda v: Response(v[2], status=v[0], headers=v[1]),
 }
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    if isinstance(value, dict):
-        kind = value.get(TAG)
-        if kind is None:
-            return {key: _decode(item) for key, item in value.items()}
-        decoder = _DECODERS.get(kind)
-        if decoder is None:
-            raise CodecError(f"unknown encoded type {kind!r}")
-        return decoder(value["v"])
-    return value
+def _tagged(value: dict) -> Any:
+    kind = value.get(TAG)
+    if kind is None:
+        return value
+    decoder = _DECODERS.get(kind)
+    if decoder is None or "v" not in value:
+        raise CodecError(f"unknown encoded type {kind!r}")
+    return decoder(value["v"])
 
 
 @dataclass(frozen=True)
@@ -161,6 +158,6 @@ class Codec:
                 if not self.allow_pickle:
                     raise CodecError("refusing a pickled cache entry (CACHE_ALLOW_PICKLE is off)")
                 return pickle.loads(body)  # noqa: S301 (explicit opt-in, trusted store)
-            return _decode(json.loads(body))
-        except (zlib.error, json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+            return json.loads(body, object_hook=_tagged)
+        except (zlib.error, json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError, ArithmeticError) as error:
             raise CodecError(f"damaged cache entry: {error}") from None
