@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import access, errors, navigation, security_headers
+from app import access, database, errors, navigation, security_headers
 from app.auth import service as auth_service
 from app.config import ConfigError, core_config, gather_raw_config
 from app.extensions import cache, csrf, db, limiter, migrate
@@ -45,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     # 2. extensions
+    database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -74,7 +74,7 @@ def enforce_access():
         return None
     if not current_user.is_authenticated:
         if wants_json():
-            response = jsonify(error="authentication required", login_url=url_for("auth.login"))
+            response = jsonify(error="authentication required", status=401, login_url=url_for("auth.login"))
             response.status_code = 401
             return response
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -102,7 +102,9 @@ def openapi_document() -> dict[str, Any]:
     for part in call_hook("portal_openapi"):
         document["paths"].update(part.get("paths", {}))
         document["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
-        document["tags"].extend(part.get("tags", []))
+        for tag in part.get("tags", []):  # a tag named twice would make the document invalid
+            if all(known["name"] != tag["name"] for known in document["tags"]):
+                document["tags"].append(tag)
     return document
 
 
