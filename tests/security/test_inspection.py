@@ -115,5 +115,5 @@ def test_dangerous_upload_becomes_file_upload_attempt(client, app):
 
 
 def test_static_files_are_not_inspected(client, app):
-    client.get("/static/portal.css", query_string={"q": "<script>alert(1)</script>"})
+    client.get("/static/portal.css", query_string={"q": "<script>alert(1)</script>"}).close()
     assert events(app) == []
