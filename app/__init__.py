@@ -44,7 +44,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         count = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    # 2. extensions
+    # 2. extensions (plugins' request guards first: a banned client gets no further than this)
+    app.before_request(access.run_request_guards)
     database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

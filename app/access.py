@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, reque
 from flask_login import current_user
 
 from app.events import EventType, Severity
+from app.plugin import first_hook_result
 from app.signals import emit_security_event
 
 PUBLIC, SIGNED_IN, ADMIN = "public", "signed_in", "admin"
@@ -65,6 +66,11 @@ def access_level(app: Flask, endpoint: str | None) -> str:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
+
+
+def run_request_guards():
+    """before_request, registered first: let plugins stop a request before anything else runs."""
+    return first_hook_result("portal_request_guard")
 
 
 def enforce_access():

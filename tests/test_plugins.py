@@ -167,3 +167,19 @@ def test_hooks_are_called_in_enable_list_order(tmp_path):
     assert registry.call_first("portal_stats", "x") == {"by": "second"}
     with pytest.raises(KeyError):
         registry.call("portal_unknown")
+
+
+def test_request_guards_run_before_csrf_and_access(tmp_path):
+    from flask import request
+
+    def guard():
+        if request.remote_addr == "203.0.113.66":
+            return "blocked", 403
+        return None
+
+    bouncer = Plugin(name="bouncer", hooks={"portal_request_guard": guard})
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="bouncer", PORTAL_EXTRA_PLUGINS=[bouncer]))
+    client = app.test_client()
+    blocked = client.post("/auth/login", environ_base={"REMOTE_ADDR": "203.0.113.66"})
+    assert blocked.status_code == 403 and blocked.get_data(as_text=True) == "blocked"
+    assert client.post("/auth/login").status_code == 400  # others reach the CSRF check

@@ -30,6 +30,13 @@ HOOKSPECS: dict[str, HookSpec] = {
             first=True,
         ),
         HookSpec(
+            "portal_request_guard",
+            "() -> flask.Response | None",
+            "Runs first for every request, before CSRF, idle-timeout and access checks (IP "
+            "blocks, bans, rate limits). Return a response to answer the request with it.",
+            first=True,
+        ),
+        HookSpec(
             "portal_nav_items",
             "(user) -> Iterable[NavItem]",
             "Navigation entries for the signed-in ``user``; admin-only entries are filtered out "

@@ -152,9 +152,8 @@ def load_plugins(app: Flask, raw_config: dict[str, Any], extra: Iterable[Plugin]
         record.plugin = plugin
         # Every known plugin's settings are validated and get defaults, enabled or not, so that
         # `flask plugins list` and a later enable see the same values.
-        values = parse_settings(plugin.settings, raw_config)
-        for key, value in values.items():
-            app.config.setdefault(key, value)
+        # Parsed values replace the raw ones core_config copied from an instance or test config.
+        app.config.update(parse_settings(plugin.settings, raw_config))
         flag_value = as_bool(raw_config.get(plugin.flag_name, app.config.get(plugin.flag_name, True)))
         app.config[plugin.flag_name] = flag_value
         if safe_mode:
