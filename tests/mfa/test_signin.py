@@ -233,3 +233,16 @@ def test_rate_limit_per_ip_across_users(enrol, app):
         flow.password_step(name)
         statuses += [flow.submit_code("222222").status_code for _ in range(2)]
     assert statuses == [401, 401, 401, 429]
+
+
+@pytest.mark.config(MFA_LOCKOUT_THRESHOLD=50)
+def test_clearing_the_user_limit_lets_them_try_again(app, enrol, flow):
+    from plugins.mfa import throttle
+
+    user = enrol("alice")
+    flow.password_step()
+    assert [flow.submit_code("333333").status_code for _ in range(6)][-1] == 429
+    with app.test_request_context():
+        throttle.clear_user_limit(user.user_id)  # what an admin's unlock or reset does
+    assert flow.submit_code("333333").status_code == 401
+    assert flow.submit_code(user.code()).status_code == 302
