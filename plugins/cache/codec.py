@@ -159,5 +159,12 @@ class Codec:
                     raise CodecError("refusing a pickled cache entry (CACHE_ALLOW_PICKLE is off)")
                 return pickle.loads(body)  # noqa: S301 (explicit opt-in, trusted store)
             return json.loads(body, object_hook=_tagged)
-        except (zlib.error, json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError, ArithmeticError) as error:
+        except (
+            zlib.error,
+            json.JSONDecodeError,
+            UnicodeDecodeError,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+        ) as error:
             raise CodecError(f"damaged cache entry: {error}") from None

@@ -64,8 +64,10 @@ class CacheService:
         self._counts_lock = threading.Lock()
         self._key_locks: dict[str, list] = {}  # key -> [Lock, waiters]
         self._key_locks_guard = threading.Lock()
-        self.samples: deque[tuple[float, int, int]] = deque(maxlen=SAMPLES_KEPT)
-        self._sampled_at = 0.0
+        # (wall time, hits, misses) so far; the first sample is the start, so that the chart's
+        # first interval covers the lookups before the first sampling moment.
+        self.samples: deque[tuple[float, int, int]] = deque([(time.time(), 0, 0)], maxlen=SAMPLES_KEPT)
+        self._sampled_at = time.monotonic()
 
     # --- accounting ------------------------------------------------------------------------
 

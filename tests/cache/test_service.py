@@ -168,7 +168,14 @@ def test_tag_validation_accepts_only_short_non_empty_strings(tags):
             normalize_tags(tags)
 
 
-def test_hit_ratio_series_from_samples(memory_service, monkeypatch):
+def test_first_lookups_appear_in_the_chart_series(memory_service):
+    memory_service.get_or_set("k", lambda: 1)
+    memory_service.get("k")
+    assert memory_service.ratio_series()[-1][1] == 0.5
+
+
+def test_hit_ratio_series_from_samples(memory_service):
+    memory_service.samples.clear()
     memory_service.samples.extend([(100.0, 0, 0), (130.0, 3, 1), (160.0, 3, 1)])
     memory_service._counts.update(hits=5, misses=3)
     series = memory_service.ratio_series()
