@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -55,7 +56,7 @@ def test_enrol_then_sign_in_with_totp_and_with_a_backup_code_once(app, make_user
         assert len(codes) == 10
         with page.expect_download() as download_info:
             page.click("#download-codes")
-        downloaded = open(download_info.value.path()).read().split()
+        downloaded = Path(download_info.value.path()).read_text().split()
         assert set(codes) <= set(downloaded)
         screenshot(page, "mfa-backup-codes")
         page.click("text=I have saved my codes, continue")

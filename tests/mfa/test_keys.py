@@ -7,6 +7,8 @@ import logging
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 from app import create_app
@@ -148,3 +150,15 @@ def test_migration_creates_the_mfa_tables(tmp_path):
         downgrade(revision="0001_core")
         assert "auth_mfa_secrets" not in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(st.text(max_size=80), st.integers(), st.none()))
+def test_setting_parsers_accept_or_raise_value_error_only(value):
+    from plugins.mfa.settings import SETTINGS
+
+    for setting in SETTINGS:
+        try:
+            setting.parse(value)
+        except ValueError:
+            pass  # the loader turns this into a ConfigError naming the variable
