@@ -3,6 +3,8 @@ under test, not the limiter), helpers to emit events and read alerts."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import pytest
 
 from app.events import EventType, Severity
@@ -68,10 +70,9 @@ def events_of(app, kind: EventType) -> list:
         return rows
 
 
-def login(
-    client, username: str, password: str = PASSWORD, ip: str = "127.0.0.1", agent: str = "pytest-browser"
-):
-    environ = {"REMOTE_ADDR": ip, "HTTP_USER_AGENT": agent}
+def login(client, username: str, password: str = PASSWORD, ip: str = "127.0.0.1", agent: str | None = None):
+    # The test client's own user agent unless told otherwise, so later requests match the sign-in.
+    environ = {"REMOTE_ADDR": ip, "HTTP_USER_AGENT": agent or f"Werkzeug/{version('werkzeug')}"}
     token = csrf_from(client.get("/auth/login", environ_base=environ).get_data(as_text=True))
     return client.post(
         "/auth/login",

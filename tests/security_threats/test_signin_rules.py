@@ -33,12 +33,12 @@ def test_new_ip_is_shown_to_the_user_but_a_known_ip_is_not(app, make_user):
     client = app.test_client()
     assert login(client, "alice", ip="198.51.100.1").status_code == 302
     assert "new_ip" not in _rules(app, EventType.SUSPICIOUS_ACTIVITY)
-    page = client.get("/", environ_base={"REMOTE_ADDR": "198.51.100.1", "HTTP_USER_AGENT": "pytest-browser"})
+    page = client.get("/", environ_base={"REMOTE_ADDR": "198.51.100.1"})
     assert "has not used before" not in page.get_data(as_text=True)
 
     other = app.test_client()
     assert login(other, "alice", ip="203.0.113.99").status_code == 302
-    home = other.get("/", environ_base={"REMOTE_ADDR": "203.0.113.99", "HTTP_USER_AGENT": "pytest-browser"})
+    home = other.get("/", environ_base={"REMOTE_ADDR": "203.0.113.99"})
     assert "has not used before (203.0.113.99)" in home.get_data(as_text=True)
     (event,) = [e for e in events_of(app, EventType.SUSPICIOUS_ACTIVITY) if e.details["rule"] == "new_ip"]
     assert event.severity == "LOW" and event.ip_address == "203.0.113.99"

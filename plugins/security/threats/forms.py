@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from plugins.security.threats.models import AlertStatus
 
-STATUS_CHOICES = [(status.value, status.value.replace("_", " ").title()) for status in AlertStatus]
+STATUS_CHOICES = [
+    SelectChoice(status.value, status.value.replace("_", " ").title()) for status in AlertStatus
+]
 
 
 class AlertUpdateForm(FlaskForm):

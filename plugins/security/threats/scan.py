@@ -113,7 +113,9 @@ def _scan_traffic(state: ScanState, result: ScanResult, now_epoch: float) -> Non
     config = current_app.config
     size = config["SECURITY_TRAFFIC_BUCKET_SECONDS"]
     last_complete = traffic.bucket_of(now_epoch, size) - size
-    first = max(state.last_bucket + size, last_complete - (MAX_BUCKETS_PER_RUN - 1) * size)
+    # The first run judges the latest bucket only: older ones would lack their own baseline.
+    first = last_complete if not state.last_bucket else state.last_bucket + size
+    first = max(first, last_complete - (MAX_BUCKETS_PER_RUN - 1) * size)
     baseline_buckets = config["SECURITY_TRAFFIC_BASELINE_BUCKETS"]
     minimum, factor = config["SECURITY_TRAFFIC_MIN_REQUESTS"], config["SECURITY_TRAFFIC_FACTOR"]
     for bucket in range(first, last_complete + 1, size):

@@ -5,9 +5,20 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms.fields import SelectChoice
 
 from app.access import ADMIN, protect_blueprint
 from app.extensions import db
@@ -61,8 +72,8 @@ def dashboard():
         "security_console/dashboard.html",
         filters=filters,
         filter_error=error,
-        severity_chart=charts.stacked_severity(labels, queries.series(filters.range, SecurityEvent.severity)),
-        type_chart=charts.type_lines(labels, queries.series(filters.range, SecurityEvent.event_type)),
+        sev_chart=charts.stacked_severity(labels, queries.series(filters.range, SecurityEvent.severity)),
+        kind_chart=charts.type_lines(labels, queries.series(filters.range, SecurityEvent.event_type)),
         active=active,
         latest_alert_id=latest_alert_id,
         top_ips=queries.top_ips(filters.since),
@@ -81,7 +92,11 @@ def export_events():
     filters = _filters_or_400()
     if isinstance(filters, queries.FilterError):
         return Response(f"{filters.field}: {filters}\n", status=400, mimetype="text/plain")
-    rows = db.session.scalars(queries.filtered_events(filters).limit(CSV_LIMIT))
+    # Plain rows, read now: the response streams after the request's session is gone.
+    rows = [
+        (e.id, e.timestamp, e.event_type, e.severity, e.user_id, e.ip_address, e.description, e.resolved)
+        for e in db.session.scalars(queries.filtered_events(filters).limit(CSV_LIMIT))
+    ]
 
     def generate():
         out = io.StringIO()
@@ -89,17 +104,17 @@ def export_events():
         writer.writerow(
             ["id", "timestamp", "event_type", "severity", "user_id", "ip_address", "description", "resolved"]
         )
-        for event in rows:
+        for event_id, timestamp, kind, severity, user_id, ip, description, resolved in rows:
             writer.writerow(
                 [
-                    event.id,
-                    event.timestamp.isoformat(),
-                    event.event_type,
-                    event.severity,
-                    event.user_id if event.user_id is not None else "",
-                    safe_cell(event.ip_address),
-                    safe_cell(event.description),
-                    "yes" if event.resolved else "no",
+                    event_id,
+                    timestamp.isoformat(),
+                    kind,
+                    severity,
+                    user_id if user_id is not None else "",
+                    safe_cell(ip),
+                    safe_cell(description),
+                    "yes" if resolved else "no",
                 ]
             )
             yield out.getvalue()
@@ -137,20 +152,20 @@ def render_alert_list(status: str, code: int):
     return render_template("security_console/alerts.html", page=page, status=status, statuses=statuses), code
 
 
-def admin_choices() -> list[tuple[str, str]]:
-    names = db.session.scalars(
-        select(User.username).where(User.role == Role.ADMIN.value).order_by(User.username)
-    )
-    return [("", "(unassigned)")] + [(name, name) for name in names]
+def admin_choices(current: str | None) -> list[SelectChoice]:
+    """Unassigned, every admin, and the current assignee even if no longer an admin."""
+    query = select(User.username).where(User.role == Role.ADMIN.value).order_by(User.username)
+    names = list(db.session.scalars(query))
+    if current and current not in names:
+        names.append(current)
+    return [SelectChoice("", "(unassigned)")] + [SelectChoice(name) for name in names]
 
 
 @bp.route("/alerts/<int:alert_id>", methods=["GET", "POST"])
 def alert_detail(alert_id: int):
     alert = db.get_or_404(SecurityAlert, alert_id, description="No alert with this number.")
     form = AlertUpdateForm(obj=None if request.method == "POST" else alert)
-    form.assigned_to.choices = admin_choices()
-    if alert.assigned_to and alert.assigned_to not in dict(form.assigned_to.choices):
-        form.assigned_to.choices.append((alert.assigned_to, alert.assigned_to))
+    form.assigned_to.choices = admin_choices(alert.assigned_to)
     if request.method == "GET":
         form.assigned_to.data = alert.assigned_to or ""
     status_code = 200
