@@ -12,7 +12,14 @@ from app.config import Setting, as_float, as_int, as_list, as_optional_str, pars
 
 def as_apdex_overrides(value: Any) -> tuple[tuple[str, float], ...]:
     """Parse ``rule=ms`` pairs separated by commas, e.g. ``/plans/=800,/auth/login=500``."""
-    pairs = value.items() if isinstance(value, Mapping) else (p.rpartition("=")[::2] for p in as_list(value))
+    if isinstance(value, Mapping):
+        pairs = value.items()
+    elif isinstance(value, (list, tuple)) and all(
+        isinstance(p, (list, tuple)) and len(p) == 2 for p in value
+    ):
+        pairs = value  # already parsed (rule, ms) pairs
+    else:
+        pairs = (p.rpartition("=")[::2] for p in as_list(value))
     parsed = []
     for rule, raw_ms in pairs:
         rule = str(rule).strip()

@@ -52,7 +52,7 @@ def slow_sql():
 @target_bp.route("/sleep")
 @public
 def sleep():
-    time.sleep(0.02)
+    time.sleep(0.25)
     return {"ok": True}
 
 
