@@ -50,6 +50,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    # The limiter is one object per process and init_app would inherit an earlier app's switch.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     app.config.setdefault("CACHE_TYPE", "NullCache")
     app.config.setdefault("CACHE_NO_NULL_WARNING", True)

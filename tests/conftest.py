@@ -79,6 +79,13 @@ def _push_request_context():
 
 
 @pytest.fixture
+def client(app):
+    """A test client that keeps no context pushed after its requests (pytest-flask's does, which
+    lets a second client share the first one's ``g`` and signed-in user)."""
+    return app.test_client()
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 
