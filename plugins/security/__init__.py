@@ -16,6 +16,14 @@ from plugins.security import models as models  # noqa: F401  (registers the tabl
 from plugins.security.cli import cli
 from plugins.security.jobs import JOBS
 from plugins.security.settings import SETTINGS, normalise
+from plugins.security.threats import NAV_ITEMS as THREAT_NAV_ITEMS
+from plugins.security.threats import (
+    THREAT_JOBS,
+    THREAT_SETTINGS,
+    add_threat_commands,
+    setup_threats,
+    threat_openapi,
+)
 
 bp = Blueprint("security", __name__, url_prefix="/security", template_folder="templates")
 protect_blueprint(bp, ADMIN)
@@ -25,6 +33,12 @@ views.register(bp)
 SETUP_STEPS = [normalise, audit.setup, guard.setup, limiting.setup, inspection.setup, api.setup]
 NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
 OPENAPI_PARTS = [api.openapi]
+
+# Detection, alerts, responses and the security console (plugins/security/threats).
+SETUP_STEPS.append(setup_threats)
+NAV_ITEMS.extend(THREAT_NAV_ITEMS)
+OPENAPI_PARTS.append(threat_openapi)
+add_threat_commands(cli)
 
 
 def setup(app: Flask) -> None:
@@ -54,8 +68,8 @@ plugin = Plugin(
     name="security",
     description="Rate limiting, tamper-evident audit log, request inspection",
     blueprint=bp,
-    settings=SETTINGS,
-    jobs=tuple(JOBS),
+    settings=SETTINGS + THREAT_SETTINGS,
+    jobs=tuple(JOBS) + THREAT_JOBS,
     setup=setup,
     cli=cli,
     hooks=HOOKS,
