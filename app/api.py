@@ -25,6 +25,18 @@ ERROR_SCHEMA = {
 }
 
 
+def error_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response object whose body is the shared Error schema."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+# The error answers every signed-in-only / admin-only route shares, for plugins' OpenAPI parts.
+AUTH_ERRORS = {"401": error_response("Not signed in"), "403": error_response("Not an admin")}
+
+
 def json_error(message: str, field: str | None = None, status: int = 400):
     body: dict[str, Any] = {"error": message, "status": status}
     if field:

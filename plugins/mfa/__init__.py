@@ -14,10 +14,6 @@ from plugins.mfa.settings import SETTINGS
 
 def setup(app: Flask) -> None:
     """Build the secret cipher, add the API blueprint and the required-roles policy."""
-    # Values given explicitly (instance config, test config) reach app.config unparsed; the
-    # loader has validated them already, so parsing again only normalises their type.
-    for setting in SETTINGS:
-        app.config[setting.name] = setting.parse(app.config[setting.name])
     app.extensions["mfa"] = {"fernet": build_fernet(app)}
     app.register_blueprint(api_bp)
     policy.init_app(app)

@@ -145,7 +145,7 @@ def openapi() -> dict:
                         },
                         "400": {"description": "A bad parameter; 'field' names it", **error},
                         "401": {"description": "Not signed in", **error},
-                        "403": {"description": "Not an admin"},
+                        "403": {"description": "Not an admin", **error},
                     },
                 }
             }

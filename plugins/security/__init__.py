@@ -15,7 +15,7 @@ from plugins.security import api, audit, guard, inspection, limiting, views
 from plugins.security import models as models  # noqa: F401  (registers the tables)
 from plugins.security.cli import cli
 from plugins.security.jobs import JOBS
-from plugins.security.settings import SETTINGS, normalise
+from plugins.security.settings import SETTINGS
 from plugins.security.threats import NAV_ITEMS as THREAT_NAV_ITEMS
 from plugins.security.threats import (
     THREAT_JOBS,
@@ -30,7 +30,7 @@ protect_blueprint(bp, ADMIN)
 
 views.register(bp)
 
-SETUP_STEPS = [normalise, audit.setup, guard.setup, limiting.setup, inspection.setup, api.setup]
+SETUP_STEPS = [audit.setup, guard.setup, limiting.setup, inspection.setup, api.setup]
 NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
 OPENAPI_PARTS = [api.openapi]
 
@@ -62,7 +62,13 @@ def openapi() -> dict:
     return document
 
 
-HOOKS = {"portal_nav_items": nav_items, "portal_openapi": openapi}
+HOOKS = {
+    # Limits, bans and inspection see a request before the access guard turns an anonymous
+    # flood of protected URLs into cheap-looking redirects, and before the CSRF check.
+    "portal_request_guard": guard.run_guards,
+    "portal_nav_items": nav_items,
+    "portal_openapi": openapi,
+}
 
 plugin = Plugin(
     name="security",

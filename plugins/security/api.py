@@ -104,7 +104,10 @@ _ERRORS = {
         "description": "A query parameter is invalid (the body names it in 'field')",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     },
-    "401": {"description": "Not signed in"},
+    "401": {
+        "description": "Not signed in",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
     "403": {
         "description": "Signed in but not an admin",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

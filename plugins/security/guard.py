@@ -1,5 +1,6 @@
-"""One early request hook that runs the plugin's guards in order (ban check, rate limits,
-inspection...). Each guard returns a response to stop the request, or None to let it through."""
+"""The plugin's answer to the core's ``portal_request_guard`` hook (the first thing every request
+meets): its guards in order (IP blocks, bans, rate limits, inspection...). Each guard returns a
+response to stop the request, or None to let it through."""
 
 from __future__ import annotations
 
@@ -31,6 +32,3 @@ def run_guards() -> ResponseReturnValue | None:
 
 def setup(app: Flask) -> None:
     app.extensions["security"].setdefault("guards", [])
-    # First of all request hooks: limits, bans and inspection must see a request before the
-    # access guard turns an anonymous flood of protected URLs into cheap-looking redirects.
-    app.before_request_funcs.setdefault(None, []).insert(0, run_guards)

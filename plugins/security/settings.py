@@ -77,12 +77,3 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("SECURITY_INSPECT_MAX_BYTES", 65_536, as_int(256, 10_485_760), "bytes of a request inspected"),
 )
-
-
-def normalise(app) -> None:
-    """Store the parsed values: settings given explicitly (instance config, test config) reach
-    app.config as written, so "false" would otherwise stay a truthy string."""
-    for setting in SETTINGS:
-        value = app.config.get(setting.name)
-        if value is not None:
-            app.config[setting.name] = setting.parse(value)

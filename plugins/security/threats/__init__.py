@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.config import parse_settings
 from app.plugin import NavItem
 from plugins.security.audit import event_recorded
+from plugins.security.guard import add_guard
 from plugins.security.threats import models as models  # noqa: F401  (registers the tables)
 from plugins.security.threats.api import api_bp
 from plugins.security.threats.blocking import refuse_blocked_ip
@@ -37,15 +37,12 @@ def _early_guard():
 
 def setup_threats(app: Flask) -> None:
     """Register the console, the event receiver and the request hooks on ``app``."""
-    # Values given in the test config or instance/config.py reach app.config unparsed (the
-    # loader only setdefaults the parsed ones), so parse this part's settings once more here.
-    app.config.update(parse_settings(THREAT_SETTINGS, app.config))
     app.extensions["security_threats"] = {"traffic": TrafficBuffer()}
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     event_recorded.connect(on_event_recorded, sender=app)
-    # First of all before_request functions: a blocked client gets no further.
-    app.before_request_funcs.setdefault(None, []).insert(0, _early_guard)
+    # First of the plugin's request guards: a blocked client gets no further.
+    add_guard(app, _early_guard, order=0)
     app.before_request(check_session_change)
 
 
