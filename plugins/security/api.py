@@ -112,7 +112,10 @@ _ERRORS = {
         "description": "Signed in but not an admin",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     },
-    "429": {"description": "Rate limited (Retry-After, RateLimit headers)"},
+    "429": {
+        "description": "Rate limited (Retry-After, RateLimit headers)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
 }
 
 
