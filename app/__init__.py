@@ -53,6 +53,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The limiter is one object per process and init_app would inherit an earlier app's switch.
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
+    # The core limiter carries only limits decorated onto views, and each decorated view checks
+    # its own limits when it runs; its per-request middleware check would be pure cost.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.config.setdefault("CACHE_TYPE", "NullCache")
     app.config.setdefault("CACHE_NO_NULL_WARNING", True)
     cache.init_app(app)
