@@ -232,7 +232,7 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
         raise ConfigError(f"DATABASE_URL: {error}") from None
 
     config.update(
-        TESTING=env == "testing" or bool(raw.get("TESTING")),
+        TESTING=env == "testing" or as_bool(raw.get("TESTING", False)),
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_HTTPONLY=True,

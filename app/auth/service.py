@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import time
 
@@ -28,6 +30,16 @@ def authenticate(username: str, password: str) -> User | None:
         verify_password(None, password)
         return None
     return user if verify_password(user.password_hash, password) else None
+
+
+def attempted_username(username: str) -> str:
+    """How a failed sign-in names the account: the username when such a user exists, otherwise
+    a keyed digest. People paste passwords into the username field; those must not reach the
+    audit log, while the digest still tells one unknown name from another."""
+    if db.session.scalar(db.select(User.id).where(User.username == username)) is not None:
+        return username
+    key = current_app.config["SECRET_KEY"].encode()
+    return "unknown:" + hmac.new(key, username.encode(), hashlib.sha256).hexdigest()[:12]
 
 
 def complete_login(user: User) -> None:

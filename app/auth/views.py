@@ -9,7 +9,13 @@ from app.access import public, safe_next_url
 from app.auth import bp
 from app.auth.forms import LoginForm, PasswordChangeForm
 from app.auth.passwords import hash_password, verify_password
-from app.auth.service import authenticate, complete_login, end_other_sessions, sign_out
+from app.auth.service import (
+    attempted_username,
+    authenticate,
+    complete_login,
+    end_other_sessions,
+    sign_out,
+)
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
@@ -33,7 +39,7 @@ def login():
                 EventType.LOGIN_FAILURE,
                 Severity.MEDIUM,
                 description="wrong username or password",
-                metadata={"username": form.username.data.strip()[:80]},
+                metadata={"username": attempted_username(form.username.data.strip()[:80])},
             )
             form.password.errors.append(GENERIC_FAILURE)
             # 401 lets the rate limiter count failed sign-ins only.
@@ -61,8 +67,17 @@ def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if not verify_password(current_user.password_hash, form.current_password.data):
+            # Counted like a failed sign-in (401, LOGIN_FAILURE): a stolen session must not be
+            # able to guess the password it would need to take the account over.
+            emit_security_event(
+                EventType.LOGIN_FAILURE,
+                Severity.MEDIUM,
+                user=current_user,
+                description="wrong current password on password change",
+                metadata={"username": current_user.username, "stage": "password_change"},
+            )
             form.current_password.errors.append("The current password is not correct.")
-            return render_template("auth/password.html", form=form), 400
+            return render_template("auth/password.html", form=form), 401
         user = current_user._get_current_object()
         user.password_hash = hash_password(form.new_password.data)
         user.password_changed_at = utcnow()

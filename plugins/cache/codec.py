@@ -166,5 +166,7 @@ class Codec:
             TypeError,
             ValueError,
             ArithmeticError,
+            LookupError,  # a tagged value of the wrong shape ({"__t": "timedelta", "v": {}})
+            RecursionError,  # deeply nested JSON written by whoever can reach a shared store
         ) as error:
             raise CodecError(f"damaged cache entry: {error}") from None

@@ -55,5 +55,15 @@ class DisableForm(FlaskForm):
     code = code_field("Code from your app or a backup code", any_code)
 
 
+class RegenerateForm(FlaskForm):
+    """New backup codes are second factors: make the user prove it is them (the password)."""
+
+    password = PasswordField(
+        "Password",
+        id="regenerate-password",  # the turn-off form on the same page has a password field too
+        validators=[DataRequired(message="Enter your password."), Length(max=MAX_PASSWORD_LENGTH)],
+    )
+
+
 class ConfirmForm(FlaskForm):
     """A POST-only action form: the CSRF token is all it carries."""

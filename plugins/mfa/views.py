@@ -12,22 +12,29 @@ from markupsafe import Markup
 from app.access import public, safe_next_url
 from app.auth.passwords import verify_password
 from app.auth.service import complete_login, end_other_sessions
+from app.events import EventType, Severity
 from app.models import utcnow
+from app.signals import emit_security_event
 from plugins.mfa import backup, pending, service, throttle
 from plugins.mfa.blueprints import bp
 from plugins.mfa.checks import active_lock, get_record, verify_code
-from plugins.mfa.forms import ConfirmForm, DisableForm, SetupForm, VerifyForm
+from plugins.mfa.forms import ConfirmForm, DisableForm, RegenerateForm, SetupForm, VerifyForm
 from plugins.mfa.totp import provisioning_uri, qr_svg
 
 WRONG_CODE = "That code is not valid. Use the newest code from your app, or an unused backup code."
 
 
-def _render_index(disable_form: DisableForm | None = None, status: int = 200):
+def _render_index(
+    disable_form: DisableForm | None = None,
+    status: int = 200,
+    regenerate_form: RegenerateForm | None = None,
+):
     user = current_user._get_current_object()
     return render_template(
         "mfa/index.html",
         status=service.status(user),
         disable_form=disable_form or DisableForm(),
+        regenerate_form=regenerate_form or RegenerateForm(),
         confirm_form=ConfirmForm(),
         low_water_mark=backup.LOW_WATER_MARK,
     ), status
@@ -91,9 +98,25 @@ def setup():
 
 
 @bp.route("/backup-codes", methods=["POST"])
+@throttle.per_user
+@throttle.per_ip
 def backup_codes():
-    ConfirmForm().validate_on_submit()  # CSRF is enforced by CSRFProtect before the view runs
-    codes = service.regenerate_backup_codes(current_user._get_current_object())
+    user = current_user._get_current_object()
+    form = RegenerateForm()
+    if not form.validate_on_submit():
+        return _render_index(status=400, regenerate_form=form)
+    if not verify_password(user.password_hash, form.password.data):
+        # A stolen session must not mint itself second factors: wrong passwords count as 401s.
+        emit_security_event(
+            EventType.MFA_FAILURE,
+            Severity.MEDIUM,
+            user=user,
+            description="wrong password when regenerating backup codes",
+            metadata={"stage": "regenerate"},
+        )
+        form.password.errors.append("The password is not correct.")
+        return _render_index(status=401, regenerate_form=form)
+    codes = service.regenerate_backup_codes(user)
     if codes is None:
         flash("Turn on two-factor sign-in first.", "error")
         return redirect(url_for("mfa.setup"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from flask import current_app, g, request
+from flask_login import current_user
 
 from plugins.security.sanitize import clean_text
 
@@ -77,7 +78,12 @@ def not_a_sign_in_attempt() -> bool:
 
 
 def submitted_username() -> str:
-    return clean_text((request.form.get("username") or "").strip().lower(), 80)
+    """The account a sign-in attempt is for: the form's username, or the signed-in user's own
+    (a password change re-checks the current password, and is counted like a sign-in)."""
+    name = request.form.get("username")
+    if name is None and current_user.is_authenticated:
+        name = current_user.username
+    return clean_text((name or "").strip().lower(), 80)
 
 
 def no_account_named() -> bool:

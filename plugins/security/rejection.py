@@ -51,7 +51,7 @@ def count_rejection(identifier: str, endpoint: str) -> None:
 def reject(exceeded: RateLimitExceeded, current=None):
     """Record a rejection everywhere it is counted and build the 429 response."""
     identifier = _identifier(exceeded)
-    endpoint = clean_text(request.endpoint or request.path, 120)
+    endpoint = request.endpoint or "<unmatched>"  # never the raw path: one row per route, not per URL
     limit_text = str(exceeded.limit.limit)
     count_rejection(identifier, endpoint)
     log_event(
@@ -82,7 +82,7 @@ def reject(exceeded: RateLimitExceeded, current=None):
 def note_dry_run(exceeded: RateLimitExceeded) -> None:
     """Dry-run mode: log what would have been rejected, let the request through."""
     identifier = _identifier(exceeded)
-    endpoint = clean_text(request.endpoint or request.path, 120)
+    endpoint = request.endpoint or "<unmatched>"  # never the raw path: one row per route, not per URL
     log_event(
         EventType.SUSPICIOUS_ACTIVITY,
         Severity.LOW,
@@ -102,7 +102,7 @@ def too_many_requests(message: str, retry_after: int | None, identifier: str, li
     request_rate_limited.send(
         current_app._get_current_object(),
         identifier=identifier,
-        endpoint=request.endpoint or request.path,
+        endpoint=request.endpoint or "<unmatched>",
         limit=limit,
     )
     if wants_json():

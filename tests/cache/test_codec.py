@@ -106,7 +106,18 @@ def test_tag_versions_travel_in_the_header():
     assert codec.decode(blob) == "v"
 
 
-@pytest.mark.parametrize("blob", [b"", b"\x00", b"\x01\x00\x00not zlib", b"\x00\x00\x00{bad json"])
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"\x00",
+        b"\x01\x00\x00not zlib",
+        b"\x00\x00\x00{bad json",
+        b'\x00\x00\x00{"__t":"response","v":[]}',
+        b'\x00\x00\x00{"__t":"timedelta","v":{}}',
+        b"\x00\x00\x00" + b"[" * 100_000,
+    ],
+)
 def test_damaged_blobs_raise_codec_error(blob):
     with pytest.raises(CodecError):
         Codec().decode(blob)

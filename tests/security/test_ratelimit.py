@@ -43,6 +43,23 @@ def test_failed_sign_ins_per_account_then_429_even_with_the_right_password(clien
     assert auth.login("bob", PASSWORD).status_code == 302
 
 
+@pytest.mark.config(RATE_LIMIT_AUTH_ACCOUNT="3 per minute", RATE_LIMIT_AUTH="50 per minute")
+def test_wrong_current_passwords_on_password_change_are_limited_per_account(client, auth, make_user, app):
+    """A stolen session cannot guess the current password it needs to take the account over."""
+    make_user("alice")
+    assert auth.login("alice", PASSWORD).status_code == 302
+    form = {
+        "current_password": "a wrong guess!!",
+        "new_password": "new passphrase 99",
+        "confirm_password": "new passphrase 99",
+    }
+    codes = [auth.post("/auth/password", form).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert _rejections(app) == {("account:alice", "auth.password"): 1}
+    failures = events(app, event_type="LOGIN_FAILURE")
+    assert len(failures) == 3 and all(e["metadata"]["stage"] == "password_change" for e in failures)
+
+
 @pytest.mark.config(RATE_LIMIT_AUTH_ACCOUNT="3 per minute")
 def test_successful_sign_ins_are_not_counted(client, auth, make_user):
     make_user("alice")
