@@ -48,6 +48,9 @@ def app(request, tmp_path) -> Iterator:
         "PORTAL_PLUGINS": "",
         "SCHEDULER_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # The production cost (scrypt n=2**15) on every test user would dominate the suite's
+        # time; the same algorithm at a lower cost exercises the same code.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
     plugins_marker = request.node.get_closest_marker("plugins")
     if plugins_marker is not None:

@@ -27,6 +27,8 @@ def base(tmp_path, **extra):
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("PORTAL_ENV", "staging"),
         ("PASSWORD_MIN_LENGTH", "4"),
+        ("PASSWORD_HASH_METHOD", "md5"),
+        ("PASSWORD_HASH_METHOD", "scrypt:0:8:1"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(tmp_path, name, value):
@@ -78,6 +80,7 @@ def test_defaults_are_safe_for_the_embedded_mode(tmp_path):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.db'}"
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert app.config["TRUSTED_PROXY_COUNT"] == 0
+    assert app.config["PASSWORD_HASH_METHOD"] == "scrypt"  # werkzeug's full cost
 
 
 def test_postgres_urls_use_psycopg3(tmp_path):

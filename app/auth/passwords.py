@@ -10,20 +10,21 @@ from werkzeug.security import check_password_hash, generate_password_hash
 MAX_PASSWORD_LENGTH = 256  # hashing is deliberately slow; refuse megabyte "passwords"
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,80}$")
 
-_dummy_hash: str | None = None
+_dummy_hashes: dict[str, str] = {}
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check ``password``; with no hash, check against a dummy so the time taken is the same."""
-    global _dummy_hash
+    """Check ``password``; with no hash, check against a dummy made with the configured method,
+    so that an unknown username costs the same time as a wrong password."""
     if password_hash is None:
-        if _dummy_hash is None:
-            _dummy_hash = hash_password("timing-equaliser-not-a-password")
-        check_password_hash(_dummy_hash, password)
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        if method not in _dummy_hashes:
+            _dummy_hashes[method] = hash_password("timing-equaliser-not-a-password")
+        check_password_hash(_dummy_hashes[method], password)
         return False
     return check_password_hash(password_hash, password)
 

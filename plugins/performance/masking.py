@@ -12,13 +12,17 @@ _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w.$])-?\d+(?:\.\d+)?(?![\w])")
 _IN_LIST = re.compile(r"\(\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+)(?:\s*,\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+))+\s*\)")
 _SPACE = re.compile(r"\s+")
+# Driver placeholders (psycopg's %(name)s and %s, asyncpg's $1, named :name) all become "?", so
+# one statement has one fingerprint whichever database the portal runs on.
+_PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|\$\d+|(?<![:\w]):[A-Za-z_]\w*")
 
 
 def mask_statement(statement: str) -> str:
     """The statement with string and number literals as ``?`` and IN lists collapsed."""
     text = _STRING.sub("?", statement)
-    text = _NUMBER.sub("?", text)
     text = _IN_LIST.sub("(?...)", text)
+    text = _PLACEHOLDER.sub("?", text)
+    text = _NUMBER.sub("?", text)
     return _SPACE.sub(" ", text).strip()[:MAX_STATEMENT]
 
 

@@ -78,7 +78,8 @@ def test_inserted_row_is_reported(app, runner):
         app,
         "INSERT INTO security_events (id, user_id, event_type, severity, description, ip_address, "
         "user_agent, metadata, timestamp, resolved, prev_hash, hash) VALUES (2, NULL, 'LOGIN_SUCCESS', "
-        "'LOW', 'forged', '', '', '{}', :ts, 0, :prev, :hash)",
+        "'LOW', 'forged', '', '', '{}', :ts, :resolved, :prev, :hash)",
+        resolved=False,
         ts=shifted["timestamp"],
         prev=shifted["prev_hash"],
         hash=shifted["hash"],
@@ -100,7 +101,7 @@ def test_reordered_rows_are_reported(app):
 
 def test_resolution_columns_may_change(app):
     _write(app, 3)
-    _sql(app, "UPDATE security_events SET resolved = 1, resolved_by = 'admin' WHERE id = 2")
+    _sql(app, "UPDATE security_events SET resolved = :yes, resolved_by = 'admin' WHERE id = 2", yes=True)
     with app.app_context():
         assert verify_chain().ok
 
