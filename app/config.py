@@ -134,8 +134,11 @@ def as_password_hash_method(value: Any) -> str:
     numbers_ok = all(part.isdigit() and int(part) > 0 for part in cost)
     if family == "scrypt" and len(cost) in (0, 3) and numbers_ok:
         return text
-    if family == "pbkdf2" and cost[:1] == ["sha256"] and len(cost) <= 2 and all(
-        part.isdigit() for part in cost[1:]
+    if (
+        family == "pbkdf2"
+        and cost[:1] == ["sha256"]
+        and len(cost) <= 2
+        and all(part.isdigit() for part in cost[1:])
     ):
         return text
     raise ValueError(f"expected scrypt[:n:r:p] or pbkdf2:sha256[:iterations], got {value!r}")
@@ -162,8 +165,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("SESSION_IDLE_TIMEOUT_MINUTES", 30, as_int(1, 24 * 60), "sign out after this idle time"),
     Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),
-    Setting("PASSWORD_HASH_METHOD", "scrypt", as_password_hash_method,
-            "werkzeug method: scrypt[:n:r:p] or pbkdf2:sha256[:iterations]"),
+    Setting(
+        "PASSWORD_HASH_METHOD",
+        "scrypt",
+        as_password_hash_method,
+        "werkzeug method: scrypt[:n:r:p] or pbkdf2:sha256[:iterations]",
+    ),
     Setting("TRUSTED_PROXY_COUNT", 0, as_int(0, 10), "proxies whose X-Forwarded-For is trusted"),
     Setting("LOG_LEVEL", "INFO", as_choice("debug", "info", "warning", "error"), "log level"),
     Setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, as_int(1024), "largest request body in bytes"),
