@@ -73,28 +73,6 @@ def run_request_guards():
     return first_hook_result("portal_request_guard")
 
 
-def _contains_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
-
-
-def refuse_nul_characters():
-    """before_request: no text a user sends may hold a NUL character. PostgreSQL refuses them in
-    text, so one would otherwise turn a lookup into a server error instead of a clear 400."""
-    texts = [value for _, value in request.args.items(multi=True)]
-    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-        texts += [value for _, value in request.form.items(multi=True)]
-        if request.is_json:
-            texts.append(request.get_json(silent=True))
-    if any(_contains_nul(text) for text in texts):
-        abort(400, description="Text fields cannot contain NUL characters.")
-
-
 def enforce_access():
     """before_request: redirect anonymous users to sign-in, answer 403 to non-admins."""
     level = access_level(current_app, request.endpoint)
@@ -132,5 +110,4 @@ def safe_next_url(target: str | None) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.extensions["portal.access"] = {}
-    app.before_request(refuse_nul_characters)
     app.before_request(enforce_access)

@@ -62,6 +62,23 @@ def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (NUL among them, which PostgreSQL refuses)."""
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def query_text(name: str, max_length: int) -> str | None:
+    """A free-text query parameter (None when absent), or a 400 naming it."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if len(raw) > max_length:
+        fail(f"{name} must be at most {max_length} characters", name)
+    if has_control_characters(raw):
+        fail(f"{name} cannot contain control characters", name)
+    return raw
+
+
 def query_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = request.args.get(name)
     if raw is None or raw == "":

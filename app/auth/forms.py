@@ -7,11 +7,18 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from app.api import has_control_characters
 from app.auth.passwords import MAX_PASSWORD_LENGTH, password_problems
 
 
+def no_control_characters(form, field) -> None:
+    """Refuse control characters (NUL among them, which PostgreSQL refuses in text)."""
+    if has_control_characters(field.data or ""):
+        raise ValidationError("Use letters, digits and punctuation only.")
+
+
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    username = StringField("Username", validators=[DataRequired(), Length(max=80), no_control_characters])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
 
 

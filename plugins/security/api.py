@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, jsonify, request
 
 from app.access import ADMIN, protect_blueprint
-from app.api import API_PREFIX, fail, query_choice, query_int
+from app.api import API_PREFIX, fail, query_choice, query_int, query_text
 from app.events import EventType, Severity
 from app.extensions import db
 from plugins.security.models import RateLimitRecord, SecurityEvent
@@ -28,21 +28,12 @@ def _query_time(name: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _query_text(name: str, max_length: int) -> str | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if len(raw) > max_length:
-        fail(f"{name} must be at most {max_length} characters", name)
-    return raw
-
-
 @bp.route("/events")
 def events():
     query = db.select(SecurityEvent)
     kind = query_choice("type", "", tuple(e.value for e in EventType))
     severity = query_choice("severity", "", tuple(s.value for s in Severity))
-    ip = _query_text("ip", 64)
+    ip = query_text("ip", 64)
     user_id = request.args.get("user_id")
     since, until = _query_time("since"), _query_time("until")
     page = query_int("page", 1, 1, 100_000)

@@ -4,6 +4,7 @@ must match, ordinary text ("O'Brien", "select a plan", "<3") must not."""
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from urllib.parse import unquote
@@ -102,8 +103,25 @@ def normalise(value: str) -> str:
     return text.replace("\\'", "'")
 
 
+# Most values a request carries repeat from request to request (the user agent, the referer,
+# paths, common parameters): remembering the verdict on short values spares the regular
+# expressions on the request path. Bounded: 4,096 values of at most 512 characters.
+CACHED_VALUE_LENGTH = 512
+
+
 def classify(value: str) -> str | None:
     """The attack category ``value`` looks like (sql_injection, xss, path_traversal) or None."""
+    if len(value) <= CACHED_VALUE_LENGTH:
+        return _classify_cached(value)
+    return _classify(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _classify_cached(value: str) -> str | None:
+    return _classify(value)
+
+
+def _classify(value: str) -> str | None:
     if HARMLESS.fullmatch(value):
         return None
     text = normalise(value)

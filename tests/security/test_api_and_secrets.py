@@ -116,3 +116,10 @@ def test_nothing_secret_is_recorded(app, client, auth, make_user, caplog):
     haystack += "\n".join(record.getMessage() for record in caplog.records)
     for used in secrets_used:
         assert used not in haystack, "a secret reached the audit trail"
+
+
+@pytest.mark.parametrize("value", ["\x00", "1.2.3.4\x00", "a\nb"])
+def test_events_api_refuses_control_characters_naming_the_field(admin_client, value):
+    response = admin_client.get("/api/v1/security/events", query_string={"ip": value})
+    assert response.status_code == 400
+    assert response.json["field"] == "ip"

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import MultiDict
 
+from app.api import has_control_characters
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import User, utcnow
@@ -69,6 +70,8 @@ def parse_filters(args: MultiDict) -> EventFilters:
     username = (args.get("user") or "").strip() or None
     if username and len(username) > 80:
         raise FilterError("user", "user must be at most 80 characters")
+    if username and has_control_characters(username):
+        raise FilterError("user", "user cannot contain control characters")
     return EventFilters(range_, event_type, severity, ip, username)
 
 
