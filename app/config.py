@@ -164,6 +164,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         "SCHEDULER_LOCK", "auto", as_choice("auto", "file", "postgres", "redis"), "how one runner is chosen"
     ),
     Setting("SESSION_IDLE_TIMEOUT_MINUTES", 30, as_int(1, 24 * 60), "sign out after this idle time"),
+    Setting("SESSION_MAX_AGE_HOURS", 12, as_int(1, 24 * 30), "sign out this long after sign-in"),
     Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),
     Setting(
         "PASSWORD_HASH_METHOD",

@@ -10,7 +10,7 @@ from app.auth.service import LAST_SEEN_KEY
 from app.events import EventType
 from app.extensions import db
 from app.models import User
-from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import PASSWORD, AuthActions, csrf_from
 
 NEW_PASSWORD = "a brand new passphrase 42"
 
@@ -228,3 +228,42 @@ def test_cookie_is_secure_over_https(app, make_user):
         },
     )
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_sign_out_ends_the_session_on_the_server_too(app, make_user):
+    """A copy of the cookie taken before signing out is refused afterwards."""
+    make_user("alice")
+    browser = app.test_client()
+    AuthActions(browser).login("alice")
+    stolen = app.test_client()
+    stolen.set_cookie("portal_session", browser.get_cookie("portal_session").value)
+    assert stolen.get("/").status_code == 200
+    AuthActions(browser).logout()
+    assert stolen.get("/").status_code == 302
+
+
+def test_sessions_end_after_their_maximum_age(app, client, auth, make_user):
+    from datetime import timedelta
+
+    from app.models import UserSession, utcnow
+
+    make_user("alice")
+    auth.login("alice")
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        db.session.execute(db.update(UserSession).values(created_at=utcnow() - timedelta(hours=13)))
+        db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_only_a_hash_of_the_session_key_is_stored(app, client, auth, make_user):
+    from app.auth.sessions import SESSION_KEY
+    from app.models import UserSession
+
+    make_user("alice")
+    auth.login("alice")
+    with client.session_transaction() as session:
+        key = session[SESSION_KEY]
+    with app.app_context():
+        stored = db.session.scalars(db.select(UserSession.key_hash)).all()
+    assert len(stored) == 1 and key not in stored[0] and len(stored[0]) == 64

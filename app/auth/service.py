@@ -10,6 +10,7 @@ import time
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from app.auth import sessions
 from app.auth.passwords import verify_password
 from app.events import EventType, Severity
 from app.extensions import db, login_manager
@@ -49,12 +50,14 @@ def complete_login(user: User) -> None:
     session[LAST_SEEN_KEY] = int(time.time())
     user.last_login_at = utcnow()
     db.session.commit()
+    sessions.open_session(user.id)
     emit_security_event(EventType.LOGIN_SUCCESS, Severity.LOW, user=user, description="signed in")
 
 
 def sign_out(reason: str = "signed out") -> None:
     """End the current session and record it."""
     user = current_user._get_current_object() if current_user.is_authenticated else None
+    sessions.revoke_current()  # a copy of this cookie must not outlive the sign-out
     logout_user()
     session.clear()
     if user is not None:
@@ -65,7 +68,9 @@ def end_other_sessions(user: User, reason: str) -> None:
     """Invalidate every session of ``user`` except the current request's own (if it is theirs)."""
     user.session_version = (user.session_version or 1) + 1
     db.session.commit()
-    if current_user.is_authenticated and current_user.id == user.id:
+    own = current_user.is_authenticated and current_user.id == user.id
+    sessions.revoke_all(user.id, except_current=own)
+    if own:
         login_user(user, fresh=True)  # re-issue this session under the new version
         session[LAST_SEEN_KEY] = int(time.time())
     credentials_changed.send(current_app._get_current_object(), user=user, reason=reason)
@@ -75,6 +80,7 @@ def end_all_sessions(user: User, reason: str) -> None:
     """Invalidate every session of ``user``, including the current one if it is theirs."""
     user.session_version = (user.session_version or 1) + 1
     db.session.commit()
+    sessions.revoke_all(user.id, except_current=False)
     credentials_changed.send(current_app._get_current_object(), user=user, reason=reason)
 
 
@@ -86,6 +92,8 @@ def load_user(identifier: str) -> User | None:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):
+        return None
+    if not sessions.is_live(user.id):  # signed out elsewhere with this cookie, or too old
         return None
     return user
 

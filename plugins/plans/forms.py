@@ -130,6 +130,7 @@ class SearchForm(Form):
         choices=[SelectChoice(value, label) for value, label in SORT_LABELS.items()],
         default="premium",
         validate_choice=False,
+        filters=[_strip],  # "  " is no sort at all (Optional would skip the check, not the value)
         validators=[Optional(), AnyOf(tuple(SORTS), message=f"must be one of: {', '.join(SORTS)}")],
     )
     page = BoundedIntegerField("Page", default=1, validators=[Optional(), NumberRange(1, MAX_PAGE)])

@@ -1,0 +1,82 @@
+"""The server-side record of signed-in sessions: opened at sign-in, checked when the user is
+loaded, revoked at sign-out. The cookie carries a random key; the table holds its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, has_request_context, request, session
+
+from app.extensions import db
+from app.models import UserSession, utcnow
+
+SESSION_KEY = "_portal_sid"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _max_age() -> timedelta:
+    return timedelta(hours=current_app.config["SESSION_MAX_AGE_HOURS"])
+
+
+def open_session(user_id: int) -> None:
+    """Record a new session for ``user_id`` and put its key in the cookie session; drop the
+    user's records that can no longer be used (revoked, or older than the maximum age)."""
+    cutoff = utcnow() - _max_age()
+    db.session.execute(
+        db.delete(UserSession).where(
+            UserSession.user_id == user_id,
+            (UserSession.revoked_at.is_not(None)) | (UserSession.created_at < cutoff),
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            key_hash=_digest(key),
+            user_id=user_id,
+            created_at=utcnow(),
+            ip_address=(request.remote_addr or "")[:64],
+            user_agent=request.user_agent.string[:200],
+        )
+    )
+    db.session.commit()
+    session[SESSION_KEY] = key
+
+
+def is_live(user_id: int) -> bool:
+    """Whether the cookie's session is a recorded, unrevoked one of ``user_id`` within its age."""
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str):
+        return False
+    record = db.session.scalar(db.select(UserSession).where(UserSession.key_hash == _digest(key)))
+    if record is None or record.user_id != user_id or record.revoked_at is not None:
+        return False
+    created = (
+        record.created_at if record.created_at.tzinfo else record.created_at.replace(tzinfo=utcnow().tzinfo)
+    )
+    return utcnow() - created <= _max_age()
+
+
+def revoke_current() -> None:
+    key = session.get(SESSION_KEY)
+    if isinstance(key, str):
+        db.session.execute(
+            db.update(UserSession)
+            .where(UserSession.key_hash == _digest(key), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        db.session.commit()
+
+
+def revoke_all(user_id: int, except_current: bool) -> None:
+    """Revoke the user's sessions (all, or all but the one of this request)."""
+    statement = db.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    key = session.get(SESSION_KEY) if has_request_context() else None  # the CLI has none
+    if except_current and isinstance(key, str):
+        statement = statement.where(UserSession.key_hash != _digest(key))
+    db.session.execute(statement.values(revoked_at=utcnow()))
+    db.session.commit()
