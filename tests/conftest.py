@@ -12,11 +12,19 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from app import create_app
 from app.auth.passwords import hash_password
 from app.extensions import db as _db
 from app.models import User
+
+# No per-example deadline (a shared 2-core machine is slow at times), and in CI the same
+# examples every run: a property test that finds something new should fail on a developer's
+# machine, where it can be looked at, not at random in CI.
+hypothesis_settings.register_profile("portal", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, database=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "portal")
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
