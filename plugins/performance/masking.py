@@ -12,7 +12,7 @@ _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w.$])-?\d+(?:\.\d+)?(?![\w])")
 _IN_LIST = re.compile(r"\(\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+)(?:\s*,\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+))+\s*\)")
 _SPACE = re.compile(r"\s+")
-# Driver placeholders (psycopg's %(name)s and %s, asyncpg's $1, named :name) all become "?", so
+# Driver parameter markers (psycopg's %(name)s and %s, asyncpg's $1, named :name) all become "?", so
 # one statement has one fingerprint whichever database the portal runs on.
 _PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|\$\d+|(?<![:\w]):[A-Za-z_]\w*")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.config import Setting, as_float, as_int, as_list, as_optional_str, parse_settings
+from app.config import Setting, as_float, as_int, as_list, as_optional_str
 
 
 def as_apdex_overrides(value: Any) -> tuple[tuple[str, float], ...]:
@@ -85,8 +85,8 @@ class PerfConfig:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PerfConfig:
-        """Parse (again: explicit test or instance values arrive unparsed) the app's settings."""
-        v = parse_settings(SETTINGS, {s.name: config.get(s.name) for s in SETTINGS})
+        """The app's settings, as the plugin loader parsed and validated them."""
+        v = {s.name: config[s.name] for s in SETTINGS}
         return cls(
             raw_retention_days=v["PERFORMANCE_METRICS_RETENTION_DAYS"],
             minute_retention_days=v["PERFORMANCE_MINUTE_ROLLUP_RETENTION_DAYS"],
