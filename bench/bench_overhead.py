@@ -11,6 +11,7 @@ import argparse
 import http.client
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,22 @@ def load(port: int, path: str, seconds: float, threads: int, clients: int = 1) -
     return sum(merged.values()), merged
 
 
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user + system) used so far by the gunicorn master and its workers: the work per
+    request, less sensitive than throughput to what else the machine is doing."""
+    import psutil
+
+    master = psutil.Process(server.pid)
+    total = 0.0
+    for process in [master, *master.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def free_port() -> int:
     import socket
 
@@ -154,25 +171,35 @@ def main() -> None:
             wait_up(ports[name], args.path)
             load(ports[name], args.path, 1.0, args.threads)  # warm-up: imports, first-request work
         totals = {"on": [0, 0.0], "off": [0, 0.0]}
+        cpu = {"on": 0.0, "off": 0.0}
+        round_ratios: list[float] = []
         statuses: dict[str, dict[int, int]] = {"on": {}, "off": {}}
         print(f"plugins on: {', '.join(plugins) or 'none'}; route GET {args.path}; {args.workers} workers; "
               f"{args.threads} client threads; {args.clients} client addresses")  # fmt: skip
         for round_number in range(args.rounds):
             order = ("on", "off") if round_number % 2 == 0 else ("off", "on")
-            line = []
+            line, round_rate = [], {}
             for name in order:
-                started = time.perf_counter()
+                started, cpu_before = time.perf_counter(), server_cpu_seconds(servers[name])
                 done, status_counts = load(ports[name], args.path, args.seconds, args.threads, args.clients)
                 elapsed = time.perf_counter() - started
+                cpu[name] += server_cpu_seconds(servers[name]) - cpu_before
                 totals[name][0] += done
                 totals[name][1] += elapsed
                 for status, n in status_counts.items():
                     statuses[name][status] = statuses[name].get(status, 0) + n
                 line.append(f"{name} {done / elapsed:7.1f} req/s")
-            print(f"round {round_number + 1}: " + " | ".join(line))
+                round_rate[name] = done / elapsed
+            round_ratios.append(round_rate["on"] / round_rate["off"])
+            print(f"round {round_number + 1}: " + " | ".join(line) + f" | on/off {round_ratios[-1]:.3f}")
         rate = {name: done / elapsed for name, (done, elapsed) in totals.items()}
         print(f"status codes: on {statuses['on']}, off {statuses['off']}")
         print(f"all plugins on: {rate['on']:.1f} req/s; all off: {rate['off']:.1f} req/s")
+        per_request = {name: 1000 * cpu[name] / max(1, totals[name][0]) for name in cpu}
+        print(f"server CPU per request: on {per_request['on']:.3f} ms; off {per_request['off']:.3f} ms "
+              f"(off/on {per_request['off'] / per_request['on']:.3f})")  # fmt: skip
+        print(f"per-round on/off: median {statistics.median(round_ratios):.3f}, "
+              f"range {min(round_ratios):.3f}-{max(round_ratios):.3f}")  # fmt: skip
         print(f"ratio on/off: {rate['on'] / rate['off']:.3f} (goal >= 0.85)")
     finally:
         for server in servers.values():

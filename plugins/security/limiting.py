@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limit, Limiter, RateLimitExceeded
 from limits import parse
 
@@ -21,6 +21,7 @@ from plugins.security.guard import add_guard
 from plugins.security.rejection import note_dry_run, reject, too_many_requests
 
 BREACH_SCOPE = "security-breaches"
+CHECKED = "_security_limits_checked"  # set in g when this request went through the limiter
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +78,11 @@ def check_ban():
 
 def check_limits():
     """Guard: run the limiter's check; reject (or, in dry-run mode, only log) a breach."""
+    if policies.no_limit_applies():
+        # A sign-in page's GET or an exempt endpoint: each default limit would exempt it, and
+        # asking flask-limiter to find that out costs a third of this plugin's time per request.
+        return None
+    g.setdefault(CHECKED, True)
     for check in _state()["limiter_checks"]:
         try:
             check()
@@ -142,15 +148,34 @@ def setup(app: Flask) -> None:
     if not app.config["RATE_LIMIT_ENABLED"]:
         return
     limiter = build_limiter(app)
-    # Registered before the limiter's own after_request, so it runs after it (Flask runs them
-    # in reverse) and sees the limit flask-limiter chose for its headers.
-    app.after_request(ietf_headers)
-    hooks = app.before_request_funcs.setdefault(None, [])
-    before = list(hooks)
+    hooks = {
+        "before": app.before_request_funcs.setdefault(None, []),
+        "after": app.after_request_funcs.setdefault(None, []),
+        "teardown": app.teardown_request_funcs.setdefault(None, []),
+    }
+    existing = {kind: list(funcs) for kind, funcs in hooks.items()}
     limiter.init_app(app)
-    # The limiter's request check runs inside the early guard (for dry-run and bans) instead.
-    checks = [hook for hook in hooks if hook not in before]
-    for hook in checks:
-        hooks.remove(hook)
-    app.extensions["security"].update(limiter=limiter, limiter_checks=checks)
+    # flask-limiter's own hooks are taken out and run only for a request whose limits were
+    # checked: the check runs inside the early guard (for dry-run and bans), and a request that
+    # no limit counts (most of them on sign-in pages) needs neither its headers nor its clean-up.
+    added = {kind: [hook for hook in funcs if hook not in existing[kind]] for kind, funcs in hooks.items()}
+    for kind, funcs in added.items():
+        for hook in funcs:
+            hooks[kind].remove(hook)
+
+    def finish_limits(response):
+        if not g.get(CHECKED):
+            return response
+        for hook in reversed(added["after"]):  # Flask's order for after_request functions
+            response = hook(response)
+        return ietf_headers(response)  # after flask-limiter's, to see the limit it chose
+
+    def release_limits(error: BaseException | None = None) -> None:
+        if g.get(CHECKED):
+            for hook in added["teardown"]:
+                hook(error)
+
+    app.after_request(finish_limits)
+    app.teardown_request(release_limits)
+    app.extensions["security"].update(limiter=limiter, limiter_checks=added["before"])
     add_guard(app, check_limits, order=20)

@@ -90,6 +90,11 @@ def no_account_named() -> bool:
     return not_a_sign_in_attempt() or not submitted_username()
 
 
+def no_limit_applies() -> bool:
+    """True when none of the default limits would count this request (each of them exempts it)."""
+    return general_exempt() and not_a_sign_in_attempt()
+
+
 def ip_key() -> str:
     return f"ip:{request.remote_addr or 'unknown'}"
 

@@ -118,6 +118,26 @@ def test_default_policy_is_keyed_by_user_when_signed_in(app, make_user):
     assert ("user:1", "core.home") in _rejections(app)
 
 
+@pytest.mark.config(RATE_LIMIT_MAX_REQUESTS=5, RATE_LIMIT_WINDOW_MS=60_000)
+def test_counted_requests_carry_their_limit_and_uncounted_ones_none(client, auth, make_user):
+    """The limiter's headers come with every request a limit counts; a sign-in page's GET,
+    which no limit counts, skips the limiter and carries none (and never runs out)."""
+    for _ in range(8):
+        page = client.get("/auth/login")
+        assert page.status_code == 200
+        assert "X-RateLimit-Limit" not in page.headers and "RateLimit" not in page.headers
+    make_user("alice")
+    auth.login("alice")
+    remaining = []
+    for _ in range(2):
+        home = client.get("/")
+        assert home.status_code == 200
+        assert home.headers["X-RateLimit-Limit"] == "5"
+        assert home.headers["RateLimit-Policy"] == '"default";q=5;w=60'
+        remaining.append(int(home.headers["X-RateLimit-Remaining"]))
+    assert remaining == [remaining[0], remaining[0] - 1]
+
+
 @pytest.mark.config(RATE_LIMIT_MAX_REQUESTS=2, RATE_LIMIT_WINDOW_MS=60_000)
 def test_static_files_and_health_checks_are_exempt(client):
     codes = set()

@@ -131,7 +131,9 @@ def invalidate() -> None:
 
 def blocked_until(ip: str) -> datetime | None:
     until = active_blocks().get(ip)
-    return until if until is not None and until > utcnow() else None
+    if until is None:
+        return None
+    return until if until > utcnow() else None
 
 
 def refuse_blocked_ip():
