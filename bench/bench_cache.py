@@ -166,6 +166,8 @@ def bench_backends(tmp: Path) -> None:
             errors = service.stats()["errors"]
             if name == "redis":
                 drop_prefix(app.config["CACHE_KEY_PREFIX"])
+            if name == "database (PostgreSQL)":
+                db.drop_all()  # the search benchmark migrates this database from empty
             if errors:
                 raise RuntimeError(f"{name}: {errors} backend errors during the benchmark")
 

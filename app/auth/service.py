@@ -90,10 +90,9 @@ def load_user(identifier: str) -> User | None:
     user_id, _, version = identifier.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # None when signed out elsewhere with this cookie, or the session is too old
+    user = sessions.live_user(int(user_id))
     if user is None or not user.active or user.session_version != int(version):
-        return None
-    if not sessions.is_live(user.id):  # signed out elsewhere with this cookie, or too old
         return None
     return user
 

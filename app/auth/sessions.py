@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import current_app, has_request_context, request, session
 
 from app.extensions import db
-from app.models import UserSession, utcnow
+from app.models import User, UserSession, utcnow
 
 SESSION_KEY = "_portal_sid"
 
@@ -47,18 +47,23 @@ def open_session(user_id: int) -> None:
     session[SESSION_KEY] = key
 
 
-def is_live(user_id: int) -> bool:
-    """Whether the cookie's session is a recorded, unrevoked one of ``user_id`` within its age."""
+def live_user(user_id: int) -> User | None:
+    """The user ``user_id`` if the cookie's session is a recorded, unrevoked one of theirs within
+    its maximum age; else None. One statement for both (it runs on every signed-in request)."""
     key = session.get(SESSION_KEY)
     if not isinstance(key, str):
-        return False
-    record = db.session.scalar(db.select(UserSession).where(UserSession.key_hash == _digest(key)))
-    if record is None or record.user_id != user_id or record.revoked_at is not None:
-        return False
-    created = (
-        record.created_at if record.created_at.tzinfo else record.created_at.replace(tzinfo=utcnow().tzinfo)
-    )
-    return utcnow() - created <= _max_age()
+        return None
+    row = db.session.execute(
+        db.select(User, UserSession.created_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == user_id, UserSession.key_hash == _digest(key), UserSession.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    user, created = row
+    if created.tzinfo is None:  # SQLite hands back naive UTC
+        created = created.replace(tzinfo=utcnow().tzinfo)
+    return user if utcnow() - created <= _max_age() else None
 
 
 def revoke_current() -> None:
