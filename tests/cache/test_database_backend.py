@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import warnings
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -14,6 +13,7 @@ from app import create_app
 from app.extensions import db
 from plugins.cache.backends import database as database_module
 from plugins.cache.models import CacheEntry, CacheEntryTag
+from tests.support.postgres import private_database
 
 CONFIG = {"CACHE_BACKEND": "database", "CACHE_COMPRESS_MIN_BYTES": 10**9}  # sizes stay predictable
 
@@ -36,17 +36,12 @@ def clock(monkeypatch):
     return fake
 
 
-def postgres_url() -> str:
-    parts = urlsplit(os.environ["TEST_POSTGRES_URL"])
-    return urlunsplit(parts._replace(path="/cache_plugin"))  # this suite's own database
-
-
-def postgres_app(tmp_path):
+def postgres_app(tmp_path, url: str):
     return create_app(
         {
             "PORTAL_ENV": "testing",
             "SECRET_KEY": "x" * 40,
-            "DATABASE_URL": postgres_url(),
+            "DATABASE_URL": url,
             "INSTANCE_PATH": str(tmp_path),
             "PORTAL_PLUGINS": "cache",
             "SCHEDULER_ENABLED": False,
@@ -58,25 +53,25 @@ def postgres_app(tmp_path):
 
 @pytest.fixture(scope="module")
 def migrated_postgres(tmp_path_factory):
-    """Build the PostgreSQL schema once, with the migrations (up to this plugin's)."""
+    """A private PostgreSQL database with the schema built once by the migrations (up to this
+    plugin's); its URL."""
     from flask_migrate import upgrade
 
-    app = postgres_app(tmp_path_factory.mktemp("pg"))
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("drop schema public cascade; create schema public"))
-        with warnings.catch_warnings():  # migrations/env.py still calls get_engine()
-            warnings.simplefilter("ignore", DeprecationWarning)
-            upgrade(revision="0005_cache")
-        db.engine.dispose()
+    with private_database(os.environ.get("TEST_POSTGRES_URL"), "cache") as url:
+        app = postgres_app(tmp_path_factory.mktemp("pg"), url)
+        with app.app_context():
+            with warnings.catch_warnings():  # migrations/env.py still calls get_engine()
+                warnings.simplefilter("ignore", DeprecationWarning)
+                upgrade(revision="0005_cache")
+            db.engine.dispose()
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_app(request, tmp_path):
     postgres = request.param == "postgres"
     if postgres:
-        request.getfixturevalue("migrated_postgres")
-        application = postgres_app(tmp_path)
+        application = postgres_app(tmp_path, request.getfixturevalue("migrated_postgres"))
     else:
         application = request.getfixturevalue("app")
     with application.app_context():

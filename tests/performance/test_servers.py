@@ -19,6 +19,7 @@ from plugins.performance.synthetic import write_synthetic
 from tests.conftest import PASSWORD, POSTGRES_URL
 from tests.performance.conftest import target_plugin
 from tests.support.browser import chromium_page, screenshot
+from tests.support.postgres import private_database
 from tests.support.servers import gunicorn, serve_in_thread
 
 REQUESTS = 120
@@ -75,7 +76,11 @@ def test_two_gunicorn_workers_add_up_and_shutdown_flushes(tmp_path):
 
 @pytest.mark.postgres
 def test_flush_upserts_and_stats_on_postgresql(tmp_path):
-    url = POSTGRES_URL.rsplit("/", 1)[0] + "/portal_perf"
+    with private_database(POSTGRES_URL, "perf") as url:
+        _flush_upserts_and_stats(url, tmp_path)
+
+
+def _flush_upserts_and_stats(url: str, tmp_path) -> None:
     app = create_app(
         {
             "PORTAL_ENV": "testing",

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL
+from tests.support.postgres import private_database
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database of our own on the TEST_POSTGRES_URL server, dropped after."""
-    if not POSTGRES_URL:
-        pytest.skip("needs PostgreSQL: set TEST_POSTGRES_URL")
-    base = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
-    name = f"security_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with private_database(POSTGRES_URL, "security") as url:
+        yield url
 
 
 def events(app, **filters):
