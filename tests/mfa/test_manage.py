@@ -119,7 +119,9 @@ def test_index_warns_when_three_or_fewer_backup_codes_remain(app, enrol, flow, c
     assert "Only 3 backup codes left." in html
 
 
-def test_turning_off_needs_password_and_code_and_ends_other_sessions(app, enrol, flow, client, auth, events):
+def test_turning_off_needs_password_and_code_and_ends_other_sessions(
+    steady_step, app, enrol, flow, client, auth, events
+):
     user = enrol("alice")
     other = sign_in(app, "alice", user.code(-1))
     flow.password_step()

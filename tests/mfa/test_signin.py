@@ -114,7 +114,7 @@ def test_any_code_text_gets_a_clear_answer(enrol, flow, client, auth):
     answer()
 
 
-def test_a_code_is_refused_when_presented_again(enrol, flow, auth):
+def test_a_code_is_refused_when_presented_again(steady_step, enrol, flow, auth):
     user = enrol("alice")
     code = user.code()
     flow.password_step()
