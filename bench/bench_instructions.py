@@ -6,8 +6,9 @@ Each side is one Python process under callgrind with counting switched off until
 built and warmed up (callgrind_control turns it on for the measured requests only). The
 requests go through the Flask test client in process: no HTTP server, so the ratio is the
 plugins' share of the application's own work (gunicorn and the network dilute it further).
-Background flushes are deferred (their cost per request depends on wall time, which valgrind
-slows fifty-fold); bench_flush.py measures them.
+Work done every so many seconds (the flushers, reloading the ban and block lists) is deferred:
+its cost per request depends on wall time, which valgrind slows fifty-fold; bench_flush.py
+measures the flush.
 
     .venv/bin/python bench/bench_instructions.py [--path /auth/login] [--requests 200]
 """
@@ -48,6 +49,8 @@ def child(side: str, path: str, requests: int) -> None:
             "RATE_LIMIT_DRY_RUN": True,
             "PERFORMANCE_FLUSH_INTERVAL_SECONDS": 3600.0,
             "SECURITY_TRAFFIC_FLUSH_SECONDS": 3600,
+            "SECURITY_BAN_CACHE_SECONDS": 3600,
+            "SECURITY_BLOCK_CACHE_SECONDS": 3600,
         }
     )
     with app.app_context():
