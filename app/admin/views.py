@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
@@ -13,6 +13,7 @@ from app.events import EventType, Severity
 from app.extensions import db
 from app.jobs import all_jobs, paused_jobs, run_job, set_paused
 from app.models import JobRun, Role, User
+from app.pagination import page_arg
 from app.signals import emit_security_event
 
 PAGE_SIZE = 25
@@ -28,13 +29,6 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=[r.value for r in Role])
 
 
-def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        abort(400, description="page must be a whole number from 1 to 100000")
-    return int(raw)
-
-
 @bp.route("/")
 def index():
     registry = current_app.extensions["portal.plugins"]
@@ -43,7 +37,7 @@ def index():
 
 @bp.route("/jobs")
 def jobs():
-    page = _page_arg()
+    page = page_arg()
     runs = db.paginate(
         db.select(JobRun).order_by(JobRun.id.desc()), page=page, per_page=PAGE_SIZE, error_out=False
     )
@@ -94,7 +88,7 @@ def pause_job(name: str):
 
 @bp.route("/users")
 def users():
-    page = _page_arg()
+    page = page_arg()
     listing = db.paginate(
         db.select(User).order_by(User.username), page=page, per_page=PAGE_SIZE, error_out=False
     )

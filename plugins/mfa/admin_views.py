@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.access import admin_only
 from app.extensions import db
 from app.models import User, utcnow
+from app.pagination import page_arg
 from plugins.mfa import service, throttle
 from plugins.mfa.blueprints import bp
 from plugins.mfa.checks import active_lock
@@ -15,13 +16,6 @@ from plugins.mfa.forms import ConfirmForm
 from plugins.mfa.models import MfaSecret
 
 PAGE_SIZE = 25
-
-
-def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        abort(400, description="page must be a whole number from 1 to 100000")
-    return int(raw)
 
 
 def _target(user_id: int) -> User:
@@ -32,7 +26,7 @@ def _target(user_id: int) -> User:
 @admin_only
 def admin_users():
     listing = db.paginate(
-        db.select(User).order_by(User.username), page=_page_arg(), per_page=PAGE_SIZE, error_out=False
+        db.select(User).order_by(User.username), page=page_arg(), per_page=PAGE_SIZE, error_out=False
     )
     ids = [user.id for user in listing.items]
     records = {

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.access import ADMIN, protect_blueprint
 from app.extensions import db
+from app.pagination import page_arg
 from plugins.performance.charts import line_chart
 from plugins.performance.models import (
     NPlusOnePattern,
@@ -57,13 +58,6 @@ class ListPage:
         return self.page + 1
 
 
-def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        abort(400, description="page must be a whole number from 1 to 100000")
-    return int(raw)
-
-
 def _range() -> tuple[str, datetime, datetime]:
     name = request.args.get("range", "24h")
     if name not in RANGES:
@@ -97,7 +91,7 @@ def index():
     range_name, start, end = _range()
     stats = get_performance_stats(start, end)
     endpoints = stats["endpoints"]
-    page = _page_arg()
+    page = page_arg()
     pages = max(1, math.ceil(len(endpoints) / PAGE_SIZE))
     table = ListPage(endpoints[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], min(page, pages), pages)
     latency, throughput = _charts(stats)
@@ -155,7 +149,7 @@ def endpoint():
 @bp.route("/slow-queries")
 def slow_queries():
     listing = db.paginate(
-        select(SlowQuery).order_by(SlowQuery.id.desc()), page=_page_arg(), per_page=PAGE_SIZE, error_out=False
+        select(SlowQuery).order_by(SlowQuery.id.desc()), page=page_arg(), per_page=PAGE_SIZE, error_out=False
     )
     return render_template("performance/slow_queries.html", listing=listing)
 
@@ -163,7 +157,7 @@ def slow_queries():
 @bp.route("/n-plus-one")
 def n_plus_one():
     query = select(NPlusOnePattern).order_by(NPlusOnePattern.last_seen.desc())
-    listing = db.paginate(query, page=_page_arg(), per_page=PAGE_SIZE, error_out=False)
+    listing = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, error_out=False)
     cfg = current_app.extensions["performance"].config
     return render_template("performance/n_plus_one.html", listing=listing, threshold=cfg.n_plus_one)
 
@@ -176,7 +170,7 @@ def slow_requests():
         .where(PerformanceMetric.response_time >= cfg.slow_request_ms)
         .order_by(PerformanceMetric.timestamp.desc())
     )
-    listing = db.paginate(query, page=_page_arg(), per_page=PAGE_SIZE, error_out=False)
+    listing = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, error_out=False)
     return render_template("performance/slow_requests.html", listing=listing, threshold=cfg.slow_request_ms)
 
 
@@ -197,7 +191,7 @@ def resources():
         "%",
     )  # fmt: skip
     alerts = db.paginate(
-        select(PerformanceAlert).order_by(PerformanceAlert.opened_at.desc()), page=_page_arg(), per_page=PAGE_SIZE,
+        select(PerformanceAlert).order_by(PerformanceAlert.opened_at.desc()), page=page_arg(), per_page=PAGE_SIZE,
         error_out=False,
     )  # fmt: skip
     cfg = current_app.extensions["performance"].config

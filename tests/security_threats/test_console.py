@@ -188,6 +188,18 @@ def test_openapi_describes_every_alert_route(app):
     assert "SecurityAlert" in document["components"]["schemas"]
 
 
+@pytest.mark.parametrize("path", ["/security/", "/security/alerts", "/security/ips/203.0.113.9"])
+def test_page_numbers_beyond_any_database_integer_are_a_400_not_a_500(app, admin, path):
+    """Found by the property test below: Flask-SQLAlchemy took any integer as the page, and the
+    OFFSET it made overflowed SQLite's integer (a 500)."""
+    for page in ("400000000000000000", "100001", "0", "-1", "2x", "\u00b2", "9" * 5000):
+        response = admin.get(path, query_string={"page": page})
+        assert response.status_code == 400, page
+        assert "page must be a whole number from 1 to 100000" in response.get_data(as_text=True)
+    for page in ("", "1", "100000"):
+        assert admin.get(path, query_string={"page": page}).status_code == 200, page
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     params=st.dictionaries(

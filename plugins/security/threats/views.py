@@ -23,6 +23,7 @@ from wtforms.fields import SelectChoice
 from app.access import ADMIN, protect_blueprint
 from app.extensions import db
 from app.models import Role, User
+from app.pagination import page_arg
 from app.plugin import first_hook_result
 from plugins.security.models import SecurityEvent
 from plugins.security.threats import blocking, charts, queries
@@ -58,7 +59,9 @@ def dashboard():
     if error is not None:
         filters = queries.EventFilters()
     labels = queries.bucket_labels(filters.range)
-    page = db.paginate(queries.filtered_events(filters), per_page=PER_PAGE, error_out=False, count=True)
+    page = db.paginate(
+        queries.filtered_events(filters), page=page_arg(), per_page=PER_PAGE, error_out=False, count=True
+    )
     active = list(
         db.session.scalars(
             select(SecurityAlert)
@@ -145,6 +148,7 @@ def render_alert_list(status: str, code: int):
         query = query.where(SecurityAlert.status == status)
     page = db.paginate(
         query.order_by(SecurityAlert.last_occurrence.desc(), SecurityAlert.id.desc()),
+        page=page_arg(),
         per_page=PER_PAGE,
         error_out=False,
     )
@@ -215,6 +219,7 @@ def ip_page(ip: str):
 def render_ip_page(ip: str, form: BlockForm, code: int):
     events = db.paginate(
         select(SecurityEvent).where(SecurityEvent.ip_address == ip).order_by(SecurityEvent.id.desc()),
+        page=page_arg(),
         per_page=PER_PAGE,
         error_out=False,
     )
