@@ -49,17 +49,29 @@ def fail(message: str, field: str | None = None, status: int = 400):
     abort(json_error(message, field, status))
 
 
+def parse_int(raw: str, minimum: int, maximum: int) -> int:
+    """``raw`` as a whole number within [minimum, maximum], or ValueError saying what is wrong.
+
+    ASCII digits only, at most 12 characters: ``str.isdigit`` also accepts digits that ``int``
+    refuses (such as "²"), and a very long number costs time to convert."""
+    digits = raw[1:] if raw.startswith("-") else raw
+    if len(raw) > 12 or not (digits.isascii() and digits.isdigit()):
+        raise ValueError("must be a whole number")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise ValueError(f"must be between {minimum} and {maximum}")
+    return value
+
+
 def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
     """An integer query parameter within [minimum, maximum], or a 400 naming it."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if len(raw) > 12 or not raw.lstrip("-").isdigit():
-        fail(f"{name} must be a whole number", name)
-    value = int(raw)
-    if not minimum <= value <= maximum:
-        fail(f"{name} must be between {minimum} and {maximum}", name)
-    return value
+    try:
+        return parse_int(raw, minimum, maximum)
+    except ValueError as error:
+        fail(f"{name} {error}", name)
 
 
 def has_control_characters(text: str) -> bool:

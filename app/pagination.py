@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import abort, request
 
+from app.api import parse_int
+
 MAX_PAGE = 100_000
 
 
@@ -12,10 +14,7 @@ def page_arg(name: str = "page") -> int:
 
     Checked before any query: Flask-SQLAlchemy's own reading of ``page`` accepts any integer,
     and an OFFSET beyond the database's integer range is a 500."""
-    raw = request.args.get(name, "").strip() or "1"
-    if (
-        not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_PAGE)))
-        or not 1 <= int(raw) <= MAX_PAGE
-    ):
+    try:
+        return parse_int(request.args.get(name, "").strip() or "1", 1, MAX_PAGE)
+    except ValueError:
         abort(400, description=f"{name} must be a whole number from 1 to {MAX_PAGE}")
-    return int(raw)
