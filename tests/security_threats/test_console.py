@@ -200,6 +200,21 @@ def test_page_numbers_beyond_any_database_integer_are_a_400_not_a_500(app, admin
         assert admin.get(path, query_string={"page": page}).status_code == 200, page
 
 
+@pytest.mark.parametrize("path", ["/security/", "/security/alerts", "/admin/users", "/admin/jobs"])
+def test_a_page_past_the_end_says_so_and_links_to_the_last_one(app, admin, path):
+    response = admin.get(
+        path, query_string={"page": "50", "severity": "HIGH"} if path == "/security/" else {"page": "50"}
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "There is no page 50 here." in html
+    link = re.search(r'<a href="([^"]+)">Go to page 1</a>, the last one.', html)
+    assert link is not None and "page=1" in link.group(1)
+    if path == "/security/":
+        assert "severity=HIGH" in link.group(1)  # the filters stay
+    assert "There is no page" not in admin.get(path).get_data(as_text=True)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     params=st.dictionaries(
