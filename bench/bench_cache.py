@@ -14,11 +14,11 @@ the search benchmark then runs on it instead of SQLite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import importlib.util
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +39,7 @@ from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from tests.support.servers import gunicorn  # noqa: E402
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL")
@@ -173,13 +174,7 @@ def bench_backends(tmp: Path) -> None:
                 raise RuntimeError(f"{name}: {errors} backend errors during the benchmark")
 
 
-# --- gunicorn ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# --- gunicorn (tests/support/servers.py starts it) ----------------------------------------------------------------------------------
 
 
 def flask(env: dict, *args: str, stdin: str | None = None, check: bool = True) -> None:
@@ -192,35 +187,6 @@ def flask(env: dict, *args: str, stdin: str | None = None, check: bool = True) -
         check=check,
         capture_output=True,
     )
-
-
-def start_gunicorn(env: dict, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "wsgi:app",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        "2",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=1).ok:
-                return process, base
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def signed_in_session(base: str) -> requests.Session:
@@ -245,14 +211,16 @@ def run_requests(base: str, total: int, concurrency: int) -> float:
     for _ in range(concurrency):
         session = signed_in_session(base)
         cookies.append("; ".join(f"{name}={value}" for name, value in session.cookies.items()))
+    warm_up = http.client.HTTPConnection(host, int(port), timeout=30)
     for query in QUERIES:  # warm-up: the cached server fills its cache, both warm their pools
-        search(host, int(port), cookies[0], query)
+        search(warm_up, cookies[0], query)
+    warm_up.close()
 
     def worker(index: int) -> None:
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
         try:
             for number in range(index, total, concurrency):
-                search(host, int(port), cookies[index], QUERIES[number % len(QUERIES)], connection)
+                search(connection, cookies[index], QUERIES[number % len(QUERIES)])
         finally:
             connection.close()
 
@@ -262,19 +230,13 @@ def run_requests(base: str, total: int, concurrency: int) -> float:
     return total / (time.perf_counter() - started)
 
 
-def search(host: str, port: int, cookie: str, query: str, connection=None) -> None:
+def search(connection: http.client.HTTPConnection, cookie: str, query: str) -> None:
     """One signed-in GET of the search API; anything but a 200 stops the benchmark."""
-    own = connection is None
-    connection = connection or http.client.HTTPConnection(host, port, timeout=30)
-    try:
-        connection.request("GET", f"/api/v1/plans/search?{query}", headers={"Cookie": cookie})
-        response = connection.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{response.status}: {body[:200]!r}")
-    finally:
-        if own:
-            connection.close()
+    connection.request("GET", f"/api/v1/plans/search?{query}", headers={"Cookie": cookie})
+    response = connection.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{response.status}: {body[:200]!r}")
 
 
 def bench_search_function(env: dict) -> None:
@@ -334,16 +296,17 @@ def bench_search(tmp: Path, total: int, concurrency: int, workers: int) -> None:
             "CACHE_REDIS_URL": REDIS_URL,
             "CACHE_KEY_PREFIX": prefix,
         }
-    servers = {name: start_gunicorn(scenario, workers) for name, scenario in scenarios.items()}
     rates: dict[str, list[float]] = {name: [] for name in scenarios}
     try:
-        for _ in range(3):  # interleaved rounds, so that drift in machine load hits every scenario
-            for name, (_, base) in servers.items():
-                rates[name].append(run_requests(base, total, concurrency))
+        with contextlib.ExitStack() as stack:
+            bases = {
+                name: stack.enter_context(gunicorn(scenario, workers=workers, threads=2))
+                for name, scenario in scenarios.items()
+            }
+            for _ in range(3):  # interleaved rounds, so that drift in machine load hits every scenario
+                for name, base in bases.items():
+                    rates[name].append(run_requests(base, total, concurrency))
     finally:
-        for process, _ in servers.values():
-            process.terminate()
-            process.wait(timeout=20)
         if "cached, redis backend" in scenarios:
             drop_prefix(scenarios["cached, redis backend"]["CACHE_KEY_PREFIX"])
     print(
