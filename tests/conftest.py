@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from hypothesis import settings as hypothesis_settings
 
 from app import create_app
@@ -46,40 +49,53 @@ def _reset_schema() -> None:
     _db.create_all()
 
 
-@pytest.fixture
-def app(request, tmp_path) -> Iterator:
-    config = {
-        "PORTAL_ENV": "testing",
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-production",
-        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'portal.db'}",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "PORTAL_PLUGINS": "",
-        "SCHEDULER_ENABLED": False,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        # The production cost (scrypt n=2**15) on every test user would dominate the suite's
-        # time; the same algorithm at a lower cost exercises the same code.
-        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
-    }
-    plugins_marker = request.node.get_closest_marker("plugins")
-    if plugins_marker is not None:
-        config["PORTAL_PLUGINS"] = ",".join(plugins_marker.args)
-    for marker in reversed(list(request.node.iter_markers("config"))):
-        config.update(marker.kwargs)
-    application = create_app(config)
+@contextmanager
+def portal(path: Path, **config) -> Iterator[Flask]:
+    """A portal on the test database (SQLite under ``path`` unless TEST_DATABASE_URL is set) with
+    its tables created, ``config`` over the test defaults; its tables dropped afterwards."""
+    application = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-production",
+            "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{path / 'portal.db'}",
+            "INSTANCE_PATH": str(path / "instance"),
+            "PORTAL_PLUGINS": "",
+            "SCHEDULER_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            # The production cost (scrypt n=2**15) on every test user would dominate the suite's
+            # time; the same algorithm at a lower cost exercises the same code.
+            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+            **config,
+        }
+    )
     with application.app_context():
         if TEST_DATABASE_URL:
             _reset_schema()
         else:
             _db.create_all()
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            _db.session.remove()
+            if TEST_DATABASE_URL:
+                _db.drop_all()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(request, tmp_path) -> Iterator[Flask]:
+    config = {}
+    plugins_marker = request.node.get_closest_marker("plugins")
+    if plugins_marker is not None:
+        config["PORTAL_PLUGINS"] = ",".join(plugins_marker.args)
+    for marker in reversed(list(request.node.iter_markers("config"))):
+        config.update(marker.kwargs)
     # No app context stays pushed during the test: each client request must get its own, as in
     # production (a shared one would share ``g`` between requests). Use ``with app.app_context()``
     # around direct database work in a test.
-    yield application
-    with application.app_context():
-        _db.session.remove()
-        if TEST_DATABASE_URL:
-            _db.drop_all()
-        _db.engine.dispose()
+    with portal(tmp_path, **config) as application:
+        yield application
 
 
 @pytest.fixture(autouse=True)

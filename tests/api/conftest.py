@@ -10,13 +10,12 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from app import create_app
 from app.auth.passwords import hash_password
 from app.extensions import db
 from app.models import User
 from app.plugin import call_hook
 from app.plugin.loader import discover
-from tests.conftest import PASSWORD, TEST_DATABASE_URL, AuthActions
+from tests.conftest import PASSWORD, AuthActions, portal
 
 ALL_PLUGINS = tuple(sorted(discover()[0]))
 API_PREFIX = "/api/v1"
@@ -31,41 +30,25 @@ def openapi_path(rule: str) -> str:
 
 @pytest.fixture(scope="package")
 def api_app(tmp_path_factory):
-    path = tmp_path_factory.mktemp("api")
-    app = create_app(
-        {
-            "PORTAL_ENV": "testing",
-            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-production",
-            "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{path / 'portal.db'}",
-            "INSTANCE_PATH": str(path / "instance"),
-            "PORTAL_PLUGINS": ",".join(ALL_PLUGINS),
-            "PORTAL_PLUGINS_STRICT": True,
-            "SCHEDULER_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            # The fuzzer sends thousands of requests; rate limits would answer them with 429.
-            "RATE_LIMIT_ENABLED": False,
-            # Admins must otherwise enrol in MFA before any API answers them; enrolment is the mfa
-            # plugin's own test subject, the API behind it is ours.
-            "MFA_REQUIRED_ROLES": "",
-        }
-    )
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            db.drop_all()
-        db.create_all()
-        users = {
-            role: User(username=f"api-{role}", password_hash=hash_password(PASSWORD), role=role)
-            for role in ("admin", "client")
-        }
-        db.session.add_all(users.values())
-        db.session.commit()
-        call_hook("portal_demo_seed", users)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if TEST_DATABASE_URL:
-            db.drop_all()
-        db.engine.dispose()
+    with portal(
+        tmp_path_factory.mktemp("api"),
+        PORTAL_PLUGINS=",".join(ALL_PLUGINS),
+        PORTAL_PLUGINS_STRICT=True,
+        # The fuzzer sends thousands of requests; rate limits would answer them with 429.
+        RATE_LIMIT_ENABLED=False,
+        # Admins must otherwise enrol in MFA before any API answers them; enrolment is the mfa
+        # plugin's own test subject, the API behind it is ours.
+        MFA_REQUIRED_ROLES="",
+    ) as app:
+        with app.app_context():
+            users = {
+                role: User(username=f"api-{role}", password_hash=hash_password(PASSWORD), role=role)
+                for role in ("admin", "client")
+            }
+            db.session.add_all(users.values())
+            db.session.commit()
+            call_hook("portal_demo_seed", users)
+        yield app
 
 
 def _signed_in(app, role: str):

@@ -8,12 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from app import create_app
 from app.auth.passwords import hash_password
 from app.extensions import db
 from app.models import User
 from plugins.plans.models import Plan
-from tests.conftest import PASSWORD, TEST_DATABASE_URL, AuthActions
+from tests.conftest import PASSWORD, AuthActions, portal
 
 # code, carrier, type, state, county, premium, deductible, moop, stars
 ROWS = (
@@ -66,31 +65,12 @@ def signed_in(make_user, auth):
 @pytest.fixture(scope="module")
 def shared_app(tmp_path_factory):
     """A portal with only the plans plugin, the known plans and a client called reader."""
-    path = tmp_path_factory.mktemp("plans")
-    app = create_app(
-        {
-            "PORTAL_ENV": "testing",
-            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-production",
-            "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{path / 'portal.db'}",
-            "INSTANCE_PATH": str(path / "instance"),
-            "PORTAL_PLUGINS": "plans",
-            "SCHEDULER_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            db.drop_all()
-        db.create_all()
-        db.session.add_all(Plan(**row) for row in plan_rows())
-        db.session.add(User(username="reader", password_hash=hash_password(PASSWORD), role="client"))
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if TEST_DATABASE_URL:
-            db.drop_all()
-        db.engine.dispose()
+    with portal(tmp_path_factory.mktemp("plans"), PORTAL_PLUGINS="plans") as app:
+        with app.app_context():
+            db.session.add_all(Plan(**row) for row in plan_rows())
+            db.session.add(User(username="reader", password_hash=hash_password(PASSWORD), role="client"))
+            db.session.commit()
+        yield app
 
 
 @pytest.fixture(scope="module")
