@@ -17,6 +17,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime: SQLite hands back naive UTC, PostgreSQL an
+    aware value in the session's zone. None stays None."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class Role(StrEnum):
     CLIENT = "client"
     ADMIN = "admin"

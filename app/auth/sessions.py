@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import current_app, has_request_context, request, session
 
 from app.extensions import db
-from app.models import User, UserSession, utcnow
+from app.models import User, UserSession, as_utc, utcnow
 
 SESSION_KEY = "_portal_sid"
 
@@ -61,9 +61,7 @@ def live_user(user_id: int) -> User | None:
     if row is None:
         return None
     user, created = row
-    if created.tzinfo is None:  # SQLite hands back naive UTC
-        created = created.replace(tzinfo=utcnow().tzinfo)
-    return user if utcnow() - created <= _max_age() else None
+    return user if utcnow() - as_utc(created) <= _max_age() else None
 
 
 def revoke_current() -> None:

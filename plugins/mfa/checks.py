@@ -11,11 +11,11 @@ from flask import current_app
 
 from app.events import EventType, Severity
 from app.extensions import db
-from app.models import User, utcnow
+from app.models import User, as_utc, utcnow
 from app.signals import emit_security_event
 from plugins.mfa import backup
 from plugins.mfa.crypto import decrypt_secret
-from plugins.mfa.models import MfaSecret, as_utc
+from plugins.mfa.models import MfaSecret
 from plugins.mfa.totp import TOTP_PATTERN, matching_step
 
 MAX_LOCK_EXPONENT = 20

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models import utcnow
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """Make a stored timestamp timezone-aware (SQLite hands back naive UTC)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 class MfaSecret(db.Model):

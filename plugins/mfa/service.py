@@ -16,12 +16,12 @@ from flask import current_app
 from app.auth.service import end_all_sessions
 from app.events import EventType, Severity
 from app.extensions import db
-from app.models import Role, User, utcnow
+from app.models import Role, User, as_utc, utcnow
 from app.signals import emit_security_event
 from plugins.mfa import backup
 from plugins.mfa.checks import active_lock, emit_failure, get_record, normalize_code
 from plugins.mfa.crypto import SecretUnreadable, decrypt_secret, encrypt_secret, reencrypt
-from plugins.mfa.models import MfaBackupCode, MfaSecret, as_utc
+from plugins.mfa.models import MfaBackupCode, MfaSecret
 from plugins.mfa.totp import TOTP_PATTERN, matching_step, new_secret
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models import as_utc
 from plugins.performance import histogram
 from plugins.performance.models import HISTOGRAM_COLUMNS, SUM_COLUMNS, rollup_table
 
@@ -24,11 +25,6 @@ _SUMS = {name: index for index, name in enumerate(SUM_COLUMNS)}
 
 def config():
     return current_app.extensions["performance"].config
-
-
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (naive values are taken as UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def choose_resolution(start: float, end: float, minute_retention_days: int, now: float | None = None):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.events import EventType, Severity
 from app.extensions import db
-from app.models import utcnow
+from app.models import as_utc, utcnow
 from plugins.security.audit import log_event
 from plugins.security.models import IpBan
 
@@ -26,9 +26,7 @@ REPEAT_MEMORY = timedelta(days=30)
 
 
 def _as_epoch(value: datetime) -> float:
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=utcnow().tzinfo)
-    return value.timestamp()
+    return as_utc(value).timestamp()
 
 
 def _cache() -> dict:

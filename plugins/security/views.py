@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.extensions import db
-from app.models import utcnow
+from app.models import as_utc, utcnow
 from plugins.security.bans import lift_bans
 from plugins.security.models import IpBan, RateLimitRecord
 
@@ -29,7 +29,7 @@ def register(bp) -> None:
         offenders = db.session.scalars(
             db.select(RateLimitRecord).order_by(RateLimitRecord.request_count.desc()).limit(TOP_OFFENDERS)
         ).all()
-        active = [ban for ban in recent if ban.lifted_at is None and _aware(ban.expires_at) > now]
+        active = [ban for ban in recent if ban.lifted_at is None and as_utc(ban.expires_at) > now]
         return render_template(
             "security/bans.html",
             recent=recent,
@@ -55,4 +55,4 @@ def select_recent():
 
 
 def _aware(value):
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+    return as_utc(value)

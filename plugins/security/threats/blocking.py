@@ -18,11 +18,10 @@ from sqlalchemy.orm import Session
 from app.access import wants_json
 from app.events import EventType, Severity
 from app.extensions import db
-from app.models import utcnow
+from app.models import as_utc, utcnow
 from plugins.security.audit import log_event
 from plugins.security.threats.detect import SOURCE
 from plugins.security.threats.models import IpBlock
-from plugins.security.threats.timeutil import as_utc
 
 # Health checks keep answering so that a blocked load balancer address cannot take the site down.
 EXEMPT_ENDPOINTS = frozenset({"core.healthz", "core.readyz"})

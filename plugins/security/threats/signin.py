@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import sign_out
 from app.extensions import db
+from app.models import as_utc
 from plugins.security.audit import RecordedEvent
 from plugins.security.threats import geo
 from plugins.security.threats.detect import Detection, report
 from plugins.security.threats.models import KnownAddress
-from plugins.security.threats.timeutil import as_utc
 
 FINGERPRINT_KEY = "_security_fp"
 NEW_IP_NOTICE = (
