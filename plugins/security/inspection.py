@@ -5,7 +5,6 @@ Log-only by default; SECURITY_INSPECTION_MODE=block answers 400."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
@@ -45,10 +44,9 @@ def _json_values(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, s
         yield path, value
 
 
-@lru_cache(maxsize=16)
-def _environ_keys(headers: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(header, WSGI environ key) pairs: reading the environ directly is several times cheaper
-    than werkzeug's header view, and this runs on every request."""
+def _environ_keys(headers: list[str]) -> tuple[tuple[str, str], ...]:
+    """(header, WSGI environ key) pairs, computed once at start-up: reading the environ directly
+    is several times cheaper than werkzeug's header view, and this runs on every request."""
     special = {"CONTENT_TYPE", "CONTENT_LENGTH"}
     pairs = []
     for header in headers:
@@ -66,7 +64,7 @@ def _candidates(max_bytes: int) -> Iterator[tuple[str, str, str]]:
             if not is_secret_key(name):  # a token in a link must not end up in the audit log
                 yield "query", name, value
     environ = request.environ
-    for header, key in _environ_keys(tuple(current_app.config["SECURITY_INSPECT_HEADERS"])):
+    for header, key in current_app.extensions["security"]["inspected_headers"]:
         value = environ.get(key)
         if value:
             yield "header", header, value
@@ -149,4 +147,5 @@ def _blocked():
 
 
 def setup(app: Flask) -> None:
+    app.extensions["security"]["inspected_headers"] = _environ_keys(app.config["SECURITY_INSPECT_HEADERS"])
     add_guard(app, inspect_request, order=30)
