@@ -8,11 +8,23 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request, session
+from sqlalchemy import bindparam
 
 from app.extensions import db
 from app.models import User, UserSession, as_utc, utcnow
 
 SESSION_KEY = "_portal_sid"
+# Built once: it runs on every signed-in request, and building the expression costs more than
+# SQLAlchemy's cached compilation of it.
+LIVE_USER = (
+    db.select(User, UserSession.created_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        UserSession.key_hash == bindparam("key_hash"),
+        UserSession.revoked_at.is_(None),
+    )
+)
 
 
 def _digest(key: str) -> str:
@@ -53,11 +65,7 @@ def live_user(user_id: int) -> User | None:
     key = session.get(SESSION_KEY)
     if not isinstance(key, str):
         return None
-    row = db.session.execute(
-        db.select(User, UserSession.created_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == user_id, UserSession.key_hash == _digest(key), UserSession.revoked_at.is_(None))
-    ).first()
+    row = db.session.execute(LIVE_USER, {"user_id": user_id, "key_hash": _digest(key)}).first()
     if row is None:
         return None
     user, created = row

@@ -4,6 +4,7 @@ from dataclasses import fields
 from decimal import Decimal
 
 import pytest
+from flask import jsonify
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -11,7 +12,7 @@ from sqlalchemy import text
 from app.extensions import db
 from plugins.plans.forms import SearchForm
 from plugins.plans.models import Plan
-from plugins.plans.search import SORTS, Criteria
+from plugins.plans.search import SORTS, Criteria, search_plans
 
 
 def key_for(app, query: str) -> str:
@@ -88,3 +89,34 @@ def test_demo_seed_invalidates_cached_searches(app, client, runner, signed_in):
     assert client.get("/api/v1/plans/search").get_json()["pagination"]["total"] == 0
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     assert client.get("/api/v1/plans/search").get_json()["pagination"]["total"] > 2000
+
+
+@pytest.mark.plugins("cache", "plans")
+def test_a_repeated_search_is_answered_with_the_stored_json(app, client, plans, signed_in):
+    path = "/api/v1/plans/search?state=CA&sort=-stars"
+    first = client.get(path)
+    with app.test_request_context(path):
+        form = SearchForm.from_request()
+        assert form.validate()
+        criteria = form.criteria()
+        uncached = jsonify(search_plans(criteria)).get_data()
+    assert first.data == uncached  # the same bytes as jsonify
+    service = app.extensions["portal.cache"]
+    with app.app_context():
+        assert service.delete(criteria.cache_key())  # the results stored for the page...
+    before = service.stats()
+    second = client.get(path)
+    after = service.stats()
+    assert second.status_code == 200 and second.mimetype == "application/json"
+    assert second.data == first.data
+    # ...are not needed: one lookup, one hit, the stored answer.
+    assert (after["hits"], after["misses"]) == (before["hits"] + 1, before["misses"])
+
+
+@pytest.mark.plugins("cache", "plans")
+def test_refused_searches_store_nothing(app, client, plans, signed_in):
+    service = app.extensions["portal.cache"]
+    before = service.stats()["entries"]
+    for query in ("state=ZZ", "page=0", "bogus=1", "state=CA&state=NY", "premium_min=5&premium_max=1"):
+        assert client.get(f"/api/v1/plans/search?{query}").status_code == 400, query
+    assert service.stats()["entries"] == before
