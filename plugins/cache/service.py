@@ -108,25 +108,32 @@ class CacheService:
 
     def _lookup(self, key: str) -> Any:
         """The cached value of a normalized key, or _MISSING (stale tags count as missing)."""
-        blob = None
-        with self._guard("get"):
-            blob = self.backend.get(key)
-        if blob is None:
-            return _MISSING
+        with self.backend.reading():
+            blob = None
+            with self._guard("get"):
+                blob = self.backend.get(key)
+            if blob is None:
+                return _MISSING
+            try:
+                stored_versions = self.codec.versions(blob)
+                if stored_versions:
+                    current = _MISSING
+                    with self._guard("get tag versions"):
+                        current = self.backend.tag_versions(stored_versions)
+                    if current != stored_versions:
+                        return _MISSING
+            except (CodecError, ValueError) as error:
+                return self._drop_unreadable(key, error)
         try:
-            stored_versions = self.codec.versions(blob)
-            if stored_versions:
-                current = _MISSING
-                with self._guard("get tag versions"):
-                    current = self.backend.tag_versions(stored_versions)
-                if current != stored_versions:
-                    return _MISSING
             return self.codec.decode(blob)
         except (CodecError, ValueError) as error:
-            log.warning("dropping unreadable cache entry %r: %s", key, error)
-            with self._guard("delete"):
-                self.backend.delete(key)
-            return _MISSING
+            return self._drop_unreadable(key, error)
+
+    def _drop_unreadable(self, key: str, error: Exception) -> Any:
+        log.warning("dropping unreadable cache entry %r: %s", key, error)
+        with self._guard("delete"):
+            self.backend.delete(key)
+        return _MISSING
 
     def get(self, key: str, default: Any = None) -> Any:
         """The cached value for ``key``, or ``default``."""

@@ -7,7 +7,7 @@ import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 
 from app import create_app
 from app.extensions import db
@@ -118,6 +118,22 @@ def test_lru_by_last_access_over_the_byte_bound(db_app, clock):
     assert all(service.get(key) is not None for key in "acd")
     stats = service.stats()
     assert stats["bytes"] <= 10485 and stats["evictions"] == 1
+
+
+def test_a_lookup_reads_the_entry_and_its_tags_on_one_connection(db_app, clock):
+    service = db_app.extensions["portal.cache"]
+    service.set("plan:1", {"premium": 10}, tags=("plans", "state:FL"))
+    checkouts = []
+    listener = lambda *args: checkouts.append(1)  # noqa: E731
+    event.listen(db.engine, "checkout", listener)
+    try:
+        assert service.get("plan:1") == {"premium": 10}
+        assert service.get("absent") is None
+    finally:
+        event.remove(db.engine, "checkout", listener)
+    assert len(checkouts) == 2  # one per lookup, not one per read
+    service.delete_by_tags(["state:FL"])
+    assert service.get("plan:1") is None  # the versions read on that connection are current
 
 
 def test_reads_are_counted_in_batches(db_app, clock):

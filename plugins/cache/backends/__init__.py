@@ -34,9 +34,15 @@ class Backend(Protocol):
     def usage(self) -> Usage: ...
     def entries_by_tag(self) -> dict[str, int]: ...
     def lock(self, key: str) -> contextlib.AbstractContextManager: ...
+    def reading(self) -> contextlib.AbstractContextManager: ...
 
 
 @contextlib.contextmanager
 def no_lock() -> Iterator[None]:
     """The cross-process lock of a backend that lives in one process (threads lock in the service)."""
     yield
+
+
+def one_by_one() -> contextlib.AbstractContextManager:
+    """``reading()`` of a backend whose reads need nothing held between them."""
+    return contextlib.nullcontext()

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from threading import Lock
 
-from plugins.cache.backends import Usage, no_lock
+from plugins.cache.backends import Usage, no_lock, one_by_one
 
 
 @dataclass
@@ -121,3 +121,6 @@ class MemoryBackend:
 
     def lock(self, key: str):
         return no_lock()
+
+    def reading(self):
+        return one_by_one()

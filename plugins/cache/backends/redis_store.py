@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 import redis
 from redis.exceptions import LockError
 
-from plugins.cache.backends import Usage
+from plugins.cache.backends import Usage, one_by_one
 
 INVALIDATE = """
 local p = ARGV[1]
@@ -164,6 +164,9 @@ class RedisBackend:
         for tag in tags:
             pipe.scard(self._k("t:", tag))
         return dict(zip(tags, pipe.execute(), strict=True))
+
+    def reading(self):
+        return one_by_one()
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
