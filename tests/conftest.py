@@ -76,6 +76,9 @@ def portal(path: Path, **config) -> Iterator[Flask]:
     try:
         yield application
     finally:
+        performance = application.extensions.get("performance")
+        if performance is not None:  # its flusher thread must not write into the next test's tables
+            performance.recorder.close()
         with application.app_context():
             _db.session.remove()
             if TEST_DATABASE_URL:

@@ -142,6 +142,8 @@ def flush(recorder: Recorder) -> int:
     if app is None:
         return 0
     with recorder.flush_lock:
+        if recorder.closed:
+            return 0
         with recorder.lock:
             raw, recorder.raw = recorder.raw, []
             rollups, recorder.rollups = recorder.rollups, {}
@@ -187,7 +189,7 @@ def _run(ref: weakref.ReferenceType, wake: threading.Event) -> None:
         wake.wait(interval)
         wake.clear()
         recorder = ref()
-        if recorder is None:
+        if recorder is None or recorder.closed:
             return
         try:
             sample_process(recorder)

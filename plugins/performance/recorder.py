@@ -89,9 +89,18 @@ class Recorder:
         self.dropped = 0
         self.flushed_rows = 0
         self.started_pid: int | None = None  # the process whose flusher thread runs
+        self.closed = False
         self.hooked_engines: weakref.WeakSet = weakref.WeakSet()
         self.latest_memory_mb: float | None = None
         self.latest_cpu_percent: float | None = None
+
+    def close(self) -> None:
+        """Stop writing: the flusher thread ends, and a flush under way finishes before this
+        returns (so that the tables can be dropped, as the tests do, without racing it)."""
+        self.closed = True
+        self.wake.set()
+        with self.flush_lock:
+            pass
 
     def begin(self) -> RequestPerf:
         return RequestPerf(start=time.perf_counter(), wall=time.time(), slow_ms=self.config.slow_query_ms)
