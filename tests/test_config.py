@@ -37,6 +37,20 @@ def test_bad_value_stops_startup_naming_the_variable(tmp_path, name, value):
     assert str(error.value).startswith(name + ":")
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("REDIS_URL", "rediss//:S3cretPw@cache.example:6380/0", "one without a scheme"),
+        ("DATABASE_URL", "mysql://portal:S3cretPw@db.example/portal", "one starting with 'mysql:'"),
+        ("DATABASE_URL", "postgresq1://portal:S3cretPw@db/portal", "one starting with 'postgresq1:'"),
+    ],
+)
+def test_a_rejected_url_is_not_echoed(tmp_path, name, value, said):
+    with pytest.raises(ConfigError) as error:
+        create_app(base(tmp_path, **{name: value}))
+    assert said in str(error.value) and "S3cretPw" not in str(error.value)
+
+
 def test_production_refuses_to_start_without_secret_key(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY: required in production"):
         create_app(base(tmp_path, PORTAL_ENV="production"))
