@@ -161,7 +161,11 @@ class CacheService:
         return versions is not None and self._store(key, value, ttl, tags, versions)
 
     def _store(self, key: str, value: Any, ttl: float, tags: tuple[str, ...], versions: dict) -> bool:
-        encoded = self.codec.encode(value, versions)
+        try:
+            encoded = self.codec.encode(value, versions)
+        except CodecError as error:  # a value JSON cannot hold, without CACHE_ALLOW_PICKLE
+            log.warning("value for %r not cached: %s", key, error)
+            return False
         stored = False
         with self._guard("set"):
             stored = self.backend.set(key, encoded.blob, ttl, tags)
@@ -221,10 +225,7 @@ class CacheService:
             self._count("misses")
             value = compute()
             if versions is not None:
-                try:
-                    self._store(key, value, ttl, tags, versions)
-                except CodecError as error:
-                    log.warning("value for %r not cached: %s", key, error)
+                self._store(key, value, ttl, tags, versions)
             return value, True
         finally:
             if held is not None:

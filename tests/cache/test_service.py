@@ -114,6 +114,15 @@ def test_invalidation_during_computation_wins(memory_service):
     assert memory_service.get_or_set("search", lambda: "fresh", tags=("plans",)) == "fresh"
 
 
+def test_a_value_json_cannot_hold_is_not_stored_and_says_so(memory_service, caplog):
+    assert memory_service.set("k", object()) is False
+    assert memory_service.get("k", "absent") == "absent"
+    computed = object()
+    assert memory_service.get_or_set("k", lambda: computed) is computed  # served, not stored
+    assert memory_service.stats()["entries"] == 0
+    assert "without CACHE_ALLOW_PICKLE" in caplog.text
+
+
 def test_compute_errors_propagate_and_are_not_cached(memory_service):
     with pytest.raises(RuntimeError):
         memory_service.get_or_set("k", lambda: (_ for _ in ()).throw(RuntimeError("db down")))
