@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -134,6 +135,28 @@ def test_a_lookup_reads_the_entry_and_its_tags_on_one_connection(db_app, clock):
     assert len(checkouts) == 2  # one per lookup, not one per read
     service.delete_by_tags(["state:FL"])
     assert service.get("plan:1") is None  # the versions read on that connection are current
+
+
+def test_concurrent_invalidations_and_writes_lose_no_invalidation(db_app):
+    service = db_app.extensions["portal.cache"]
+    service.backend.max_bytes = 10**9
+    rounds, threads = 40, 6
+
+    def work(number: int) -> None:
+        with db_app.app_context():
+            for step in range(rounds):
+                if (number + step) % 2:
+                    service.set(f"plan:{number}:{step % 5}", {"n": step}, tags=("plans", f"state:{step % 3}"))
+                else:
+                    service.delete_by_tags(["plans", f"state:{step % 3}"])
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(threads)))
+    invalidations = threads * rounds // 2
+    assert service.backend.tag_versions(["plans"]) == {"plans": invalidations}  # each bumped once
+    assert service.stats()["errors"] == 0
+    service.delete_by_tags(["plans"])
+    assert all(service.get(f"plan:{n}:{k}") is None for n in range(threads) for k in range(5))
 
 
 def test_reads_are_counted_in_batches(db_app, clock):

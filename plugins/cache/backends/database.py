@@ -11,11 +11,12 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from app.extensions import db
 from app.models import utcnow
@@ -27,6 +28,30 @@ entries, entry_tags, versions = CacheEntry.__table__, CacheEntryTag.__table__, C
 TOUCH_FLUSH_SECONDS = 1.0
 SIZE_RECHECK_SECONDS = 5.0
 EVICT_BATCH = 200
+T = TypeVar("T")
+
+
+def _dialect_insert(conn: Connection):
+    """The dialect's INSERT, which has ON CONFLICT DO UPDATE (PostgreSQL, and SQLite 3.24+)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
+
+
+def _retrying(action: Callable[[], T]) -> T:
+    """``action``, tried again after a deadlock on PostgreSQL (an OperationalError). SQLite has
+    one writer at a time and already waits for the lock (its busy timeout): one attempt."""
+    attempts = 4 if db.engine.dialect.name == "postgresql" else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.005 * attempt * attempt)
+    raise AssertionError("unreachable")
 
 
 class DatabaseBackend:
@@ -187,17 +212,32 @@ class DatabaseBackend:
         tags = sorted(set(tags))
         if not tags:
             return 0
+        # The version bump is what makes the entries unreachable: committed on its own, first,
+        # and retried, so that a clash with concurrent writers cannot lose it. Deleting the
+        # entries afterwards only frees their space (cleanup and the LRU bound do it otherwise).
+        _retrying(lambda: self._bump_versions(tags))
+        try:
+            return _retrying(lambda: self._delete_keys(self._tagged_keys(tags)))
+        except SQLAlchemyError as error:
+            log.warning("cache entries of invalidated tags left for cleanup: %s", error)
+            return 0
+
+    @staticmethod
+    def _bump_versions(tags: list[str]) -> None:
+        """Add one to each tag's version (creating it at 1) in one statement, tags in order: two
+        invalidations take the rows' locks in the same order, and none can miss the other's row."""
         with db.engine.begin() as conn:
-            for tag in tags:
-                bumped = conn.execute(
-                    update(versions).where(versions.c.tag == tag).values(version=versions.c.version + 1)
+            statement = _dialect_insert(conn)(versions).values([{"tag": tag, "version": 1} for tag in tags])
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tag"], set_={"version": versions.c.version + 1}
                 )
-                if not bumped.rowcount:
-                    conn.execute(insert(versions), {"tag": tag, "version": 1})
-            tagged = select(entry_tags.c.key).where(entry_tags.c.tag.in_(tags))
-            removed = conn.execute(delete(entries).where(entries.c.key.in_(tagged))).rowcount
-            conn.execute(delete(entry_tags).where(entry_tags.c.key.in_(tagged.scalar_subquery())))
-        return removed
+            )
+
+    @staticmethod
+    def _tagged_keys(tags: list[str]) -> list[str]:
+        with db.engine.connect() as conn:
+            return list(conn.scalars(select(entry_tags.c.key).where(entry_tags.c.tag.in_(tags)).distinct()))
 
     def clear(self) -> int:
         with db.engine.begin() as conn:
