@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from app.config import ConfigError, Setting, as_bool, as_choice, as_int, as_optional_str, as_redis_url
 from plugins.cache.backends import Backend
@@ -39,6 +40,13 @@ SETTINGS = (
 )
 
 
+def in_memory_sqlite(url: str | None) -> bool:
+    if not url or not url.startswith("sqlite"):
+        return False
+    parsed = make_url(url)
+    return parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+
+
 def build_backend(config: dict[str, Any]) -> Backend:
     """The backend CACHE_BACKEND names; ConfigError when its settings are missing."""
     max_bytes = int(config["CACHE_MAX_SIZE_MB"] * 1024 * 1024)
@@ -52,6 +60,12 @@ def build_backend(config: dict[str, Any]) -> Backend:
         prefix = config["CACHE_KEY_PREFIX"] or "portal:cache:"
         return RedisBackend(url, prefix=prefix, lock_timeout=config["CACHE_LOCK_TIMEOUT_MS"] / 1000)
     if name == "database":
+        if in_memory_sqlite(config.get("SQLALCHEMY_DATABASE_URI")):
+            raise ConfigError(
+                "CACHE_BACKEND: the database backend needs a database file or PostgreSQL; an in-memory "
+                "SQLite database has one connection, shared with requests, so the cache's commits would "
+                "commit their unfinished work. Use CACHE_BACKEND=memory."
+            )
         from plugins.cache.backends.database import DatabaseBackend
 
         return DatabaseBackend(max_bytes)

@@ -79,6 +79,13 @@ def test_redis_backend_without_redis_url_names_the_variables(tmp_path):
         build(tmp_path, CACHE_BACKEND="redis")
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_database_backend_refuses_an_in_memory_sqlite_database(tmp_path, url):
+    with pytest.raises(ConfigError, match="CACHE_BACKEND.*in-memory SQLite.*CACHE_BACKEND=memory"):
+        build(tmp_path, CACHE_BACKEND="database", DATABASE_URL=url)
+    assert build(tmp_path, CACHE_BACKEND="memory", DATABASE_URL=url)  # the default backend is fine
+
+
 def test_setup_opens_no_connection(tmp_path):
     """Setup builds the backends lazily: an unreachable Redis and a missing database are fine."""
     app = build(
