@@ -1,7 +1,8 @@
 """Invalidate cache tags when a change to a tagged model is committed.
 
 A model opts in with a class attribute, e.g. ``__cache_tags__ = ("plans",)``. The tags of the
-instances added, changed or deleted are collected at each flush and invalidated after the
+instances added, changed or deleted are collected at each flush, and those of the models that
+ORM bulk statements (``session.execute(update(Plan)...)``) write to, and invalidated after the
 commit (never before: a rollback keeps the cache, and readers cannot re-cache old rows between
 the invalidation and the commit). The listener is installed once per process on SQLAlchemy's
 Session class and acts for whichever app is current, so each app's own cache is invalidated.
@@ -13,14 +14,18 @@ import logging
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 log = logging.getLogger(__name__)
 PENDING = "portal_cache_tags"
 
 
 def tags_of(instance: object) -> tuple[str, ...]:
-    tags = getattr(type(instance), "__cache_tags__", ())
+    return class_tags(type(instance))
+
+
+def class_tags(model: type) -> tuple[str, ...]:
+    tags = getattr(model, "__cache_tags__", ())
     return (tags,) if isinstance(tags, str) else tuple(tags)
 
 
@@ -30,6 +35,17 @@ def _collect(session: Session, flush_context) -> None:
         tags.update(tags_of(instance))
     if tags:
         session.info.setdefault(PENDING, set()).update(tags)
+
+
+def _collect_bulk(state: ORMExecuteState) -> None:
+    """An ORM INSERT, UPDATE or DELETE statement flushes no instances: take its model's tags.
+    (Textual SQL names no model, and SQL run on a connection bypasses the session: both are the
+    caller's to invalidate, as the demo seed does.)"""
+    if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
+        return
+    tags = class_tags(state.bind_mapper.class_)
+    if tags:
+        state.session.info.setdefault(PENDING, set()).update(tags)
 
 
 def _invalidate(session: Session) -> None:
@@ -50,6 +66,7 @@ def install() -> None:
     """Listen to every session's flushes and commits (idempotent)."""
     for name, listener in (
         ("after_flush", _collect),
+        ("do_orm_execute", _collect_bulk),
         ("after_commit", _invalidate),
         ("after_rollback", _forget),
     ):

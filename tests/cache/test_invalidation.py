@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete, update
 
 from app.extensions import db
 from app.models import User
@@ -35,6 +36,25 @@ def test_insert_and_delete_invalidate_too(app, quick_user, tagged_users):
     service.set("user-list", ["bob"], tags=("users",))
     with app.app_context():
         db.session.delete(db.session.get(User, user.id))
+        db.session.commit()
+    assert service.get("user-list") is None
+
+
+def test_bulk_statements_through_the_session_invalidate_too(app, quick_user, tagged_users):
+    user = quick_user("erin")
+    service = app.extensions["portal.cache"]
+    service.set("user-list", ["erin"], tags=("users",))
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == user.id).values(active=False))
+        assert service.get("user-list") == ["erin"]  # not before the commit
+        db.session.commit()
+    assert service.get("user-list") is None
+    service.set("user-list", [], tags=("users",))
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == user.id).values(active=True))
+        db.session.rollback()
+        assert service.get("user-list") == []  # a rolled-back statement keeps the cache
+        db.session.execute(delete(User).where(User.id == user.id))
         db.session.commit()
     assert service.get("user-list") is None
 
