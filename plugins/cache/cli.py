@@ -11,15 +11,26 @@ from flask.cli import AppGroup
 cli = AppGroup("cache", help="Inspect and empty the cache.")
 
 
+PER_PROCESS_NOTE = (
+    "note: CACHE_BACKEND=memory keeps one cache in each web worker; this command reaches only its "
+    "own process's cache, not theirs. Use the /cache/ page (one worker per request), restart the "
+    "workers, or a shared backend (redis, database)."
+)
+
+
 def _service():
-    return current_app.extensions["portal.cache"]
+    service = current_app.extensions["portal.cache"]
+    if service.backend.name == "memory":
+        click.echo(PER_PROCESS_NOTE, err=True)
+    return service
 
 
 @cli.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(as_json: bool) -> None:
     """Print hits, misses, ratio, entries, bytes, evictions and bytes saved."""
-    figures = {**_service().stats(), "entries_by_tag": _service().entries_by_tag()}
+    service = _service()
+    figures = {**service.stats(), "entries_by_tag": service.entries_by_tag()}
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
@@ -52,6 +63,6 @@ def invalidate(tags: tuple[str, ...]) -> None:
 
 def cleanup_job() -> None:
     """Remove expired entries and enforce the size bound (scheduled as cache.cleanup)."""
-    removed = _service().cleanup()
+    removed = current_app.extensions["portal.cache"].cleanup()
     if removed:
         current_app.logger.info("cache cleanup removed %d expired entries", removed)

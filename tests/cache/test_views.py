@@ -158,3 +158,5 @@ def test_cli_stats_invalidate_clear(app, runner):
     assert app.extensions["portal.cache"].stats()["entries"] == 1
     result = runner.invoke(args=["cache", "clear", "--yes"])
     assert result.exit_code == 0 and "cleared 1 entries" in result.output
+    # The memory backend lives in each worker: the CLI says that it reached its own process only.
+    assert "reaches only its own process's cache" in result.stderr
