@@ -76,13 +76,30 @@ class CacheCollector(Collector):
             stats = first_hook_result("portal_stats", "cache")
         if not stats:
             return
-        hits = CounterMetricFamily("portal_cache_hits", "Cache hits reported by the cache plugin")
-        hits.add_metric([], float(stats.get("hits", 0) or 0))
-        misses = CounterMetricFamily("portal_cache_misses", "Cache misses reported by the cache plugin")
-        misses.add_metric([], float(stats.get("misses", 0) or 0))
-        ratio = GaugeMetricFamily("portal_cache_hit_ratio", "Cache hit ratio reported by the cache plugin")
-        ratio.add_metric([], float(stats.get("ratio", 0) or 0))
-        yield from (hits, misses, ratio)
+        for name, help_text in CACHE_COUNTERS.items():
+            family = CounterMetricFamily(f"portal_cache_{name}", help_text)
+            family.add_metric([], float(stats.get(name, 0) or 0))
+            yield family
+        for name, (stat, help_text) in CACHE_GAUGES.items():
+            family = GaugeMetricFamily(f"portal_cache_{name}", help_text)
+            family.add_metric([], float(stats.get(stat, 0) or 0))
+            yield family
+
+
+# The cache plugin's stats (portal_stats("cache")) as metrics. With the memory backend they are
+# the figures of the worker that answers the scrape; Redis counts hits and misses for all.
+CACHE_COUNTERS = {
+    "hits": "Cache hits reported by the cache plugin",
+    "misses": "Cache misses reported by the cache plugin",
+    "evictions": "Entries evicted by the cache's size bound (Redis: its maxmemory policy)",
+    "bytes_saved": "Bytes saved by compressing cached values",
+    "errors": "Cache backend failures (each answered as a miss or a no-op)",
+}
+CACHE_GAUGES = {
+    "hit_ratio": ("ratio", "Cache hit ratio reported by the cache plugin"),
+    "entries": ("entries", "Live cache entries"),
+    "bytes": ("bytes", "Bytes stored by the cache"),
+}
 
 
 def exposition(app: Flask, metrics: Metrics) -> bytes:

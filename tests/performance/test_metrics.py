@@ -55,13 +55,21 @@ def test_security_events_rate_limits_and_cache(app, client):
         emit_security_event(EventType.LOGIN_FAILURE, Severity.MEDIUM, description="test")
         emit_security_event(EventType.LOGIN_FAILURE, Severity.MEDIUM, description="test")
         request_rate_limited.send(app, identifier="ip:1.2.3.4", endpoint="auth.login", limit="5 per minute")
-    CACHE_STATS["cache"] = {"hits": 30, "misses": 10, "ratio": 0.75}
+    CACHE_STATS["cache"] = {
+        "hits": 30, "misses": 10, "ratio": 0.75, "entries": 4, "bytes": 2048,
+        "evictions": 2, "bytes_saved": 900, "errors": 1,
+    }  # fmt: skip
     found = samples(client.get("/metrics").get_data(as_text=True))
     kind = EventType.LOGIN_FAILURE.value
     assert found[("portal_security_events_total", (("kind", kind), ("severity", Severity.MEDIUM.value)))] == 2
     assert found[("portal_rate_limited_requests_total", (("endpoint", "auth.login"),))] == 1
     assert found[("portal_cache_hits_total", ())] == 30
     assert found[("portal_cache_misses_total", ())] == 10
+    assert found[("portal_cache_hit_ratio", ())] == 0.75
+    assert found[("portal_cache_entries", ())] == 4 and found[("portal_cache_bytes", ())] == 2048
+    assert found[("portal_cache_evictions_total", ())] == 2
+    assert found[("portal_cache_bytes_saved_total", ())] == 900
+    assert found[("portal_cache_errors_total", ())] == 1
 
 
 def test_no_cache_figures_without_a_cache(client):
