@@ -19,7 +19,9 @@ def answer_key() -> str:
     """The cache key of this request's answer: its query string as sent, parameters sorted.
 
     Only a valid query's answer is stored (an invalid one stops with its 400 first), and a valid
-    query names known parameters once each, so these keys grow with distinct searches only."""
+    query names known parameters once each: unknown parameters cannot add keys. Equivalent
+    spellings (state=ca, state=CA) are stored apart, like distinct searches; the byte bound
+    (Redis: maxmemory), the TTL and the rate limits bound what one client can store."""
     return "plans:search:json:" + urlencode(sorted(request.args.items(multi=True)))
 
 
