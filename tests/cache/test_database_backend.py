@@ -212,3 +212,26 @@ def test_cache_write_never_commits_the_request_session(db_app, clock):
     service.get_or_set("k", lambda: "v")
     db.session.rollback()
     assert db.session.scalar(select(User).where(User.username == "pending")) is None
+
+
+def test_a_fill_during_the_requests_unfinished_write_leaves_that_write_alone(db_app, clock):
+    """SQLite has one writer: a request that has flushed a change holds the lock until it
+    commits, so the cache cannot store then; it gives up quickly (a counted error) and the value
+    is still served. PostgreSQL locks rows, and stores it. (How quickly it gives up is not
+    asserted: no wall-clock assertions in tests.)"""
+    from app.models import User
+
+    service = db_app.extensions["portal.cache"]
+    db.session.add(User(username="pending", password_hash="x"))
+    db.session.flush()
+    assert service.get_or_set("k", lambda: "v") == "v"
+    db.session.commit()
+    assert db.session.scalar(select(User.username).where(User.username == "pending")) == "pending"
+    if db.engine.dialect.name == "sqlite":
+        assert service.stats()["errors"] == 1 and service.get("k") is None
+        db.session.remove()  # the two pooled connections (the request's, the fill's) wait as before
+        with db.engine.connect() as first, db.engine.connect() as second:
+            for conn in (first, second):
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    else:
+        assert service.stats()["errors"] == 0 and service.get("k") == "v"

@@ -28,6 +28,7 @@ entries, entry_tags, versions = CacheEntry.__table__, CacheEntryTag.__table__, C
 TOUCH_FLUSH_SECONDS = 1.0
 SIZE_RECHECK_SECONDS = 5.0
 EVICT_BATCH = 200
+OPTIONAL_WRITE_WAIT_MS = 250
 T = TypeVar("T")
 
 
@@ -38,6 +39,24 @@ def _dialect_insert(conn: Connection):
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return dialect_insert
+
+
+@contextlib.contextmanager
+def _optional_write() -> Iterator[Connection]:
+    """A transaction for a write the cache can do without (filling an entry, read counts). On
+    SQLite it waits OPTIONAL_WRITE_WAIT_MS for the one writer's lock, not the portal's usual
+    ten seconds: the lock may be held by this very request's unfinished transaction, which
+    cannot end while the request waits. The write then fails fast, counted as a cache error."""
+    with db.engine.begin() as conn:
+        if conn.dialect.name != "sqlite":
+            yield conn
+            return
+        usual = int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={OPTIONAL_WRITE_WAIT_MS}")
+        try:
+            yield conn
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={usual}")
 
 
 def _retrying(action: Callable[[], T]) -> T:
@@ -107,11 +126,15 @@ class DatabaseBackend:
                 touch = self._touches.setdefault(key, [0, now])
                 touch[0], touch[1] = touch[0] + 1, now
             if time.monotonic() - self._touched_at >= TOUCH_FLUSH_SECONDS:
-                self.flush_touches()
+                try:
+                    self.flush_touches(optional=True)
+                except SQLAlchemyError as error:  # the hit stands; only its count is lost
+                    log.warning("cache read counts not written: %s", error)
         return bytes(blob) if blob is not None else None
 
-    def flush_touches(self) -> None:
-        """Write the buffered reads (last access, access count) in one batch."""
+    def flush_touches(self, optional: bool = False) -> None:
+        """Write the buffered reads (last access, access count) in one batch (``optional``: from
+        a request, see ``_optional_write``)."""
         with self._lock:
             pending, self._touches = self._touches, {}
             self._touched_at = time.monotonic()
@@ -122,7 +145,7 @@ class DatabaseBackend:
             .where(entries.c.key == bindparam("k"))
             .values(last_accessed=bindparam("t"), access_count=entries.c.access_count + bindparam("n"))
         )
-        with db.engine.begin() as conn:
+        with _optional_write() if optional else db.engine.begin() as conn:
             conn.execute(statement, [{"k": k, "t": t, "n": n} for k, (n, t) in pending.items()])
 
     def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool:
@@ -140,7 +163,7 @@ class DatabaseBackend:
             "tags": list(tags),
         }
         try:
-            with db.engine.begin() as conn:
+            with _optional_write() as conn:
                 conn.execute(delete(entry_tags).where(entry_tags.c.key == key))
                 conn.execute(delete(entries).where(entries.c.key == key))
                 conn.execute(insert(entries), row)
