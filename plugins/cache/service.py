@@ -106,21 +106,25 @@ class CacheService:
 
     # --- the API ---------------------------------------------------------------------------
 
-    def _lookup(self, key: str) -> Any:
-        """The cached value of a normalized key, or _MISSING (stale tags count as missing)."""
+    def _lookup(self, key: str, tags: tuple[str, ...] = ()) -> Any:
+        """The cached value of a normalized key, or _MISSING (stale tags count as missing).
+
+        ``tags``, the ones the caller expects the entry to carry, are read with the entry (one
+        round trip on Redis); versions of any other tag it carries are read after it."""
         with self.backend.reading():
-            blob = None
+            blob, known = None, {}
             with self._guard("get"):
-                blob = self.backend.get(key)
+                blob, known = self.backend.get_with_versions(key, tags)
             if blob is None:
                 return _MISSING
             try:
                 stored_versions = self.codec.versions(blob)
                 if stored_versions:
+                    others = [tag for tag in stored_versions if tag not in known]
                     current = _MISSING
                     with self._guard("get tag versions"):
-                        current = self.backend.tag_versions(stored_versions)
-                    if current != stored_versions:
+                        current = {**known, **self.backend.tag_versions(others)} if others else known
+                    if current is _MISSING or any(current[tag] != v for tag, v in stored_versions.items()):
                         return _MISSING
             except (CodecError, ValueError) as error:
                 return self._drop_unreadable(key, error)
@@ -194,10 +198,10 @@ class CacheService:
         """The cached value for ``key``; on a miss compute it once (per key, across threads and,
         with Redis, across processes) and store it with ``tags``."""
         key, tags, ttl = normalize_key(key), normalize_tags(tags), self._ttl(ttl)
-        value = self._lookup(key)
+        value = self._lookup(key, tags)
         if value is _MISSING:
             with self._key_lock(key):
-                value = self._lookup(key)
+                value = self._lookup(key, tags)
                 if value is _MISSING:
                     value, computed = self._compute_shared(key, compute, ttl, tags)
                     if computed:
@@ -216,7 +220,7 @@ class CacheService:
             held = lock
         try:
             if self.shared:  # another process may have stored it while this one waited
-                value = self._lookup(key)
+                value = self._lookup(key, tags)
                 if value is not _MISSING:
                     return value, False
             versions = None  # read before computing: an invalidation during it wins

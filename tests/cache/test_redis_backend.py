@@ -28,6 +28,21 @@ def test_set_get_ttl_delete(redis_service):
     assert redis_service.get("plan:1") is None
 
 
+def test_a_hit_with_the_expected_tags_is_one_round_trip(redis_service, monkeypatch):
+    redis_service.set("plans:page", ["plan 1"], tags=("plans", "state:FL"))
+    pool = redis_service.backend.client.connection_pool
+    checkouts = []
+    original = pool.get_connection
+    monkeypatch.setattr(pool, "get_connection", lambda *a, **k: checkouts.append(1) or original(*a, **k))
+    assert redis_service.get_or_set("plans:page", list, tags=("plans", "state:FL")) == ["plan 1"]
+    assert len(checkouts) == 1  # the entry and its tags' versions in one pipeline
+    checkouts.clear()
+    assert redis_service.get_or_set("plans:page", list, tags=("plans",)) == ["plan 1"]
+    assert len(checkouts) == 2  # a tag the caller did not name is read after the entry
+    redis_service.delete_by_tags(["state:FL"])
+    assert redis_service.get_or_set("plans:page", list, tags=("plans",)) == []  # and counts
+
+
 def test_tag_invalidation_among_thousands_of_entries(redis_service):
     blobs = {tag: redis_service.codec.encode(1, {tag: 0}).blob for tag in ("plans", "users")}
     for number in range(3000):

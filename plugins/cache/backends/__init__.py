@@ -25,6 +25,7 @@ class Backend(Protocol):
     name: str
 
     def get(self, key: str) -> bytes | None: ...
+    def get_with_versions(self, key: str, tags: tuple[str, ...]) -> tuple[bytes | None, dict[str, int]]: ...
     def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool: ...
     def delete(self, key: str) -> bool: ...
     def tag_versions(self, tags: Iterable[str]) -> dict[str, int]: ...
@@ -41,6 +42,14 @@ class Backend(Protocol):
 def no_lock() -> Iterator[None]:
     """The cross-process lock of a backend that lives in one process (threads lock in the service)."""
     yield
+
+
+def read_then_versions(
+    backend: Backend, key: str, tags: tuple[str, ...]
+) -> tuple[bytes | None, dict[str, int]]:
+    """``get_with_versions`` as two reads: the entry, then (if found) the versions of ``tags``."""
+    blob = backend.get(key)
+    return blob, (backend.tag_versions(tags) if blob is not None and tags else {})
 
 
 def one_by_one() -> contextlib.AbstractContextManager:

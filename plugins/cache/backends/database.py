@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from app.extensions import db
 from app.models import utcnow
-from plugins.cache.backends import Usage, no_lock
+from plugins.cache.backends import Usage, no_lock, read_then_versions
 from plugins.cache.models import CacheEntry, CacheEntryTag, CacheTagVersion
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,9 @@ class DatabaseBackend:
         )
         with _optional_write() if optional else db.engine.begin() as conn:
             conn.execute(statement, [{"k": k, "t": t, "n": n} for k, (n, t) in pending.items()])
+
+    def get_with_versions(self, key: str, tags: tuple[str, ...]) -> tuple[bytes | None, dict[str, int]]:
+        return read_then_versions(self, key, tags)
 
     def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool:
         if len(blob) > self.max_bytes:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from threading import Lock
 
-from plugins.cache.backends import Usage, no_lock, one_by_one
+from plugins.cache.backends import Usage, no_lock, one_by_one, read_then_versions
 
 
 @dataclass
@@ -43,6 +43,9 @@ class MemoryBackend:
                 return None
             self._entries.move_to_end(key)
             return entry.blob
+
+    def get_with_versions(self, key: str, tags: tuple[str, ...]) -> tuple[bytes | None, dict[str, int]]:
+        return read_then_versions(self, key, tags)
 
     def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool:
         size = len(blob)

@@ -64,6 +64,17 @@ class RedisBackend:
     def get(self, key: str) -> bytes | None:
         return self.client.get(self._k("e:", key))
 
+    def get_with_versions(self, key: str, tags: tuple[str, ...]) -> tuple[bytes | None, dict[str, int]]:
+        """The entry and the versions of ``tags`` in one round trip, read in that order: an
+        invalidation between the two reads shows as a newer version, never as a missed one."""
+        if not tags:
+            return self.get(key), {}
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self._k("e:", key))
+        pipe.mget([self._k("v:", tag) for tag in tags])
+        blob, values = pipe.execute()
+        return blob, {tag: int(value or 0) for tag, value in zip(tags, values, strict=True)}
+
     def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool:
         ttl_ms = max(1, int(ttl * 1000))
         expires_ms = int(time.time() * 1000) + ttl_ms
