@@ -10,10 +10,15 @@ from app.access import public
 from app.extensions import db
 from app.signals import request_rate_limited
 from plugins.security.models import IpBan, RateLimitRecord
+from plugins.security.policies import account_digest
 from tests.conftest import PASSWORD
 from tests.security.conftest import events
 
 pytestmark = pytest.mark.plugins("security")
+
+
+def _account(app, name: str) -> str:
+    return "account:" + account_digest(name, app.config["SECRET_KEY"])
 
 
 def _rejections(app):
@@ -37,10 +42,22 @@ def test_failed_sign_ins_per_account_then_429_even_with_the_right_password(clien
     assert blocked.headers["X-RateLimit-Remaining"] == "0"
     assert blocked.headers["RateLimit-Policy"] == '"auth";q=3;w=60'
     assert blocked.headers["RateLimit"].startswith('"auth";r=0;t=')
-    assert _rejections(app) == {("account:alice", "auth.login"): 1}
+    assert _rejections(app) == {(_account(app, "alice"), "auth.login"): 1}
     # another account from the same address is still allowed
     make_user("bob")
     assert auth.login("bob", PASSWORD).status_code == 302
+
+
+@pytest.mark.config(RATE_LIMIT_AUTH_ACCOUNT="3 per minute", RATE_LIMIT_AUTH="50 per minute")
+def test_a_password_typed_as_the_username_is_never_recorded(client, auth, app, caplog):
+    pasted = "Hunter2-SuperSecret-pw"
+    codes = [auth.login(pasted, "wrong password!!").status_code for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    recorded = [str(key) for key in _rejections(app)]
+    recorded += [str(event) for event in events(app)]
+    recorded += [caplog.text]
+    assert recorded and not any(pasted.lower() in text.lower() for text in recorded)
+    assert _rejections(app) == {(_account(app, pasted.lower()), "auth.login"): 2}
 
 
 @pytest.mark.config(RATE_LIMIT_AUTH_ACCOUNT="3 per minute", RATE_LIMIT_AUTH="50 per minute")
@@ -55,7 +72,7 @@ def test_wrong_current_passwords_on_password_change_are_limited_per_account(clie
     }
     codes = [auth.post("/auth/password", form).status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
-    assert _rejections(app) == {("account:alice", "auth.password"): 1}
+    assert _rejections(app) == {(_account(app, "alice"), "auth.password"): 1}
     failures = events(app, event_type="LOGIN_FAILURE")
     assert len(failures) == 3 and all(e["metadata"]["stage"] == "password_change" for e in failures)
 
