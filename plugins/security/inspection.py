@@ -4,6 +4,8 @@ Log-only by default; SECURITY_INSPECTION_MODE=block answers 400."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,9 @@ EVENT_TYPES = {
 MAX_VALUES = 200  # values inspected per request
 MAX_JSON_DEPTH = 8
 PAYLOAD_EXCERPT = 120
+# Forms that carry credentials: a value flagged there may be someone's password typed into the
+# wrong field, so the event keeps a digest of it, not an excerpt.
+CREDENTIAL_BLUEPRINTS = ("auth", "mfa")
 
 
 def _json_values(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str]]:
@@ -80,6 +85,17 @@ def _candidates(max_bytes: int) -> Iterator[tuple[str, str, str]]:
                 yield "form", name, value
 
 
+def _payload(location: str, parameter: str, value: str) -> dict[str, str]:
+    """What the event keeps of a flagged value: an excerpt, but only a keyed digest of a value
+    from a credential form, and a Referer without its query string (which may hold tokens)."""
+    if location in ("form", "json") and request.blueprint in CREDENTIAL_BLUEPRINTS:
+        secret = current_app.config["SECRET_KEY"].encode()
+        return {"payload_digest": hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:16]}
+    if location == "header" and parameter.lower() == "referer":
+        value = value.split("?", 1)[0] + ("?…" if "?" in value else "")
+    return {"payload": clean_text(value, PAYLOAD_EXCERPT)}
+
+
 def inspect_request():
     """Guard: inspect the request; record each attack category once; block when configured."""
     mode = current_app.config["SECURITY_INSPECTION_MODE"]
@@ -109,7 +125,7 @@ def inspect_request():
                 "attack": category,
                 "location": location,
                 "parameter": clean_text(parameter, 100),
-                "payload": clean_text(value, PAYLOAD_EXCERPT),
+                **_payload(location, parameter, value),
                 "path": clean_text(request.path, 200),
                 "method": request.method,
                 "mode": mode,

@@ -68,6 +68,20 @@ def test_passwords_are_never_inspected_into_events(client, app):
     assert [e for e in events(app) if e["event_type"] in ("SQL_INJECTION_ATTEMPT", "XSS_ATTEMPT")] == []
 
 
+def test_a_flagged_value_of_a_credential_form_is_kept_as_a_digest(client, app):
+    client.post("/auth/login", data={"username": "Pa55' or 1=1--", "password": "x"})
+    (event,) = events(app, event_type="SQL_INJECTION_ATTEMPT")
+    assert event["metadata"]["parameter"] == "username" and len(event["metadata"]["payload_digest"]) == 16
+    assert "payload" not in event["metadata"] and "Pa55" not in str(event)
+
+
+def test_a_referer_is_recorded_without_its_query_string(client, app):
+    client.get("/auth/login", headers={"Referer": "https://example.org/<script>x</script>?token=abc123"})
+    (event,) = events(app, event_type="XSS_ATTEMPT")
+    assert event["metadata"]["payload"].startswith("https://example.org/")
+    assert "abc123" not in str(event)
+
+
 def test_payload_is_truncated_and_neutralised(client, app):
     client.get("/auth/login", query_string={"q": "<script>\r\nalert(1)</script>" + "A" * 500})
     (event,) = events(app, event_type="XSS_ATTEMPT")
