@@ -109,7 +109,7 @@ def as_list(value: Any) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(value).split(",") if part.strip())
 
 
-def _url_start(text: str) -> str:
+def rejected_url(text: str) -> str:
     """How a rejected URL begins, for its error message: its scheme at most, because the rest of
     a URL may hold a password."""
     scheme, colon, _ = text.partition(":")
@@ -125,7 +125,7 @@ def _url_start(text: str) -> str:
 def as_database_url(value: Any) -> str:
     text = str(value).strip()
     if not text.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
-        raise ValueError(f"expected a sqlite:// or postgresql:// URL, got {_url_start(text)}")
+        raise ValueError(f"expected a sqlite:// or postgresql:// URL, got {rejected_url(text)}")
     if text.startswith("postgres:"):  # the Heroku-style scheme SQLAlchemy no longer accepts
         text = "postgresql:" + text[len("postgres:") :]
     if text.startswith("postgresql:"):
@@ -136,7 +136,7 @@ def as_database_url(value: Any) -> str:
 def as_redis_url(value: Any) -> str | None:
     text = as_optional_str(value)
     if text and not text.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {_url_start(text)}")
+        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {rejected_url(text)}")
     return text
 
 

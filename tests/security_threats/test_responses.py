@@ -116,11 +116,11 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(app):
 @pytest.mark.config(
     SECURITY_WEBHOOK_MAX_ATTEMPTS=2, SECURITY_WEBHOOK_BACKOFF_SECONDS=0, SECURITY_AUTO_BLOCK=False
 )
-def test_unreachable_webhook_is_retried_by_the_job_then_given_up(app):
+def test_unreachable_webhook_is_retried_by_the_job_then_given_up(app, caplog):
     from plugins.security.threats.jobs import deliver_notifications
     from plugins.security.threats.models import Notification
 
-    app.config["SECURITY_ALERT_WEBHOOK_URL"] = f"http://127.0.0.1:{closed_port()}/hook"
+    app.config["SECURITY_ALERT_WEBHOOK_URL"] = f"http://127.0.0.1:{closed_port()}/hook/T0K3N"
     _trip(app)
     with app.app_context():
         deliver_notifications()
@@ -129,6 +129,40 @@ def test_unreachable_webhook_is_retried_by_the_job_then_given_up(app):
         (row,) = db.session.scalars(db.select(Notification))
         assert (row.status, row.attempts) == ("failed", 2)
         assert "Connection refused" in row.last_error or "URLError" in row.last_error
+    assert "failed 2 times" in caplog.text and "T0K3N" not in caplog.text  # the URL holds a token
+
+
+def _build(tmp_path, **config):
+    from app import create_app
+
+    return create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+            "INSTANCE_PATH": str(tmp_path),
+            "PORTAL_PLUGINS": "security",
+            **config,
+        }
+    )
+
+
+def test_a_rejected_webhook_url_is_not_echoed(tmp_path):
+    from app import ConfigError
+
+    with pytest.raises(ConfigError) as error:
+        _build(tmp_path, SECURITY_ALERT_WEBHOOK_URL="hooks.example.com/services/T000/XXXXSECRETTOKEN")
+    assert "SECURITY_ALERT_WEBHOOK_URL" in str(error.value) and "SECRETTOKEN" not in str(error.value)
+
+
+def test_smtp_credentials_need_starttls_unless_the_server_is_local(tmp_path):
+    from app import ConfigError
+
+    smtp = {"SECURITY_SMTP_USERNAME": "portal", "SECURITY_SMTP_PASSWORD": "pw"}
+    with pytest.raises(ConfigError, match="SECURITY_SMTP_STARTTLS"):
+        _build(tmp_path, SECURITY_SMTP_HOST="mail.example.com", **smtp)
+    assert _build(tmp_path, SECURITY_SMTP_HOST="mail.example.com", SECURITY_SMTP_STARTTLS=True, **smtp)
+    assert _build(tmp_path, SECURITY_SMTP_HOST="127.0.0.1", **smtp)
 
 
 @pytest.mark.config(SECURITY_ALERT_EMAIL_TO="soc@example.com,oncall@example.com", SECURITY_AUTO_BLOCK=False)

@@ -18,7 +18,7 @@ from plugins.security.threats.cli import add_threat_commands
 from plugins.security.threats.detect import on_event_recorded
 from plugins.security.threats.jobs import THREAT_JOBS
 from plugins.security.threats.openapi import threat_openapi
-from plugins.security.threats.settings import THREAT_SETTINGS
+from plugins.security.threats.settings import THREAT_SETTINGS, check_smtp_settings
 from plugins.security.threats.signin import check_session_change
 from plugins.security.threats.traffic import TrafficBuffer, count_request
 from plugins.security.threats.views import bp
@@ -37,6 +37,7 @@ def _early_guard():
 
 def setup_threats(app: Flask) -> None:
     """Register the console, the event receiver and the request hooks on ``app``."""
+    check_smtp_settings(app.config)
     app.extensions["security_threats"] = {"traffic": TrafficBuffer()}
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)

@@ -143,7 +143,8 @@ def attempt(notification_id: int) -> float | None:
         row.status, row.sent_at = "sent", utcnow()
     elif row.attempts >= config["SECURITY_WEBHOOK_MAX_ATTEMPTS"]:
         row.status = "failed"
-        log.error("security notice %s to %s failed %d times: %s", row.id, row.target, row.attempts, error)
+        # The channel, not the target: a webhook URL usually carries its token.
+        log.error("security notice %s (%s) failed %d times: %s", row.id, row.channel, row.attempts, error)
     else:
         wait = config["SECURITY_WEBHOOK_BACKOFF_SECONDS"] * 2 ** (row.attempts - 1)
         row.status, row.next_attempt_at = "pending", utcnow() + timedelta(seconds=wait)

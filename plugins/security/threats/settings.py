@@ -5,7 +5,17 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from app.config import Setting, as_bool, as_choice, as_float, as_int, as_list, as_optional_str
+from app.config import (
+    ConfigError,
+    Setting,
+    as_bool,
+    as_choice,
+    as_float,
+    as_int,
+    as_list,
+    as_optional_str,
+    rejected_url,
+)
 
 SEVERITY_ORDER = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 
@@ -33,7 +43,7 @@ def as_url(value: Any) -> str | None:
     """An http(s) URL or nothing."""
     text = as_optional_str(value)
     if text and not text.startswith(("http://", "https://")):
-        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        raise ValueError(f"expected an http:// or https:// URL, got {rejected_url(text)}")
     return text
 
 
@@ -98,3 +108,18 @@ THREAT_SETTINGS: tuple[Setting, ...] = (
         "SECURITY_DASHBOARD_POLL_SECONDS", 10, as_int(2, 3600), "how often the dashboard asks for alerts"
     ),
 )
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def check_smtp_settings(config) -> None:
+    """Refuse SMTP credentials that would cross the network in clear (no STARTTLS to a host other
+    than this machine)."""
+    host = config.get("SECURITY_SMTP_HOST")
+    if host and config.get("SECURITY_SMTP_USERNAME") and not config.get("SECURITY_SMTP_STARTTLS"):
+        if host.strip("[]").lower() not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                "SECURITY_SMTP_STARTTLS: must be true when SECURITY_SMTP_USERNAME is set for a remote "
+                "SMTP server (the password would cross the network in clear)"
+            )
