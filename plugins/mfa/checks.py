@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,9 +15,11 @@ from app.extensions import db
 from app.models import User, as_utc, utcnow
 from app.signals import emit_security_event
 from plugins.mfa import backup
-from plugins.mfa.crypto import decrypt_secret
+from plugins.mfa.crypto import SecretUnreadable, decrypt_secret
 from plugins.mfa.models import MfaSecret
 from plugins.mfa.totp import TOTP_PATTERN, matching_step
+
+log = logging.getLogger(__name__)
 
 MAX_LOCK_EXPONENT = 20
 
@@ -29,6 +32,7 @@ class CheckResult:
     method: str | None = None
     locked_until: datetime | None = None
     backup_codes_left: int | None = None
+    unreadable: bool = False  # the TOTP secret cannot be decrypted with the configured keys
 
 
 def normalize_code(raw: str | None) -> str | None:
@@ -62,7 +66,13 @@ def verify_code(user: User, code: str, *, now: datetime | None = None, stage: st
     normalized = normalize_code(code)
     method = None
     if normalized and TOTP_PATTERN.fullmatch(normalized):
-        secret = decrypt_secret(record.secret_ciphertext)
+        try:
+            secret = decrypt_secret(record.secret_ciphertext)
+        except SecretUnreadable:
+            # The keys changed (MFA_ENCRYPTION_KEYS, or SECRET_KEY they derive from): not the
+            # user's mistake, so not counted towards a lockout. Backup codes still work.
+            log.error("MFA secret of user %s unreadable with the configured keys", user.id)
+            return CheckResult(ok=False, unreadable=True)
         step = matching_step(secret, normalized, at=now.timestamp(), last_step=record.last_used_step)
         if step is not None and _claim_step(record.id, step):
             method = "totp"

@@ -74,8 +74,12 @@ def confirm_enrolment(user: User, code: str, now: datetime | None = None) -> lis
     normalized = normalize_code(code)
     step = None
     if record is not None and not record.is_enabled and normalized and TOTP_PATTERN.fullmatch(normalized):
-        secret = decrypt_secret(record.secret_ciphertext)
-        step = matching_step(secret, normalized, at=now.timestamp(), last_step=record.last_used_step)
+        try:
+            secret = decrypt_secret(record.secret_ciphertext)
+        except SecretUnreadable:  # the keys changed since the setup page: it issues a new secret
+            log.warning("pending MFA secret of user %s unreadable; the setup page issues a new one", user.id)
+        else:
+            step = matching_step(secret, normalized, at=now.timestamp(), last_step=record.last_used_step)
     if step is None:
         emit_failure(user, "setup", failed_attempts=None, locked=False)
         return None

@@ -22,6 +22,10 @@ from plugins.mfa.forms import ConfirmForm, DisableForm, RegenerateForm, SetupFor
 from plugins.mfa.totp import provisioning_uri, qr_svg
 
 WRONG_CODE = "That code is not valid. Use the newest code from your app, or an unused backup code."
+UNREADABLE = (
+    "Codes from your authenticator app cannot be checked at the moment: the portal's encryption key "
+    "has changed. Use one of your backup codes, or ask an administrator."
+)
 
 
 def _render_index(
@@ -142,6 +146,9 @@ def disable():
     if result.locked_until:
         form.code.errors.append(f"Too many wrong codes. Try again after {result.locked_until:%H:%M} UTC.")
         return _render_index(form, 429)
+    if result.unreadable:
+        form.code.errors.append(UNREADABLE)
+        return _render_index(form, 503)
     if not result.ok:
         form.code.errors.append(WRONG_CODE)
         return _render_index(form, 401)
@@ -176,6 +183,9 @@ def verify():
             return redirect(state.next_url or url_for("core.home"))
         if result.locked_until:
             return _locked(result.locked_until)
+        if result.unreadable:
+            form.code.errors.append(UNREADABLE)
+            return render_template("mfa/verify.html", form=form), 503
         form.code.errors.append(WRONG_CODE)
         return render_template("mfa/verify.html", form=form), 401
     locked = active_lock(get_record(state.user.id), utcnow())

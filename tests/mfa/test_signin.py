@@ -246,3 +246,27 @@ def test_clearing_the_user_limit_lets_them_try_again(app, enrol, flow):
         throttle.clear_user_limit(user.user_id)  # what an admin's unlock or reset does
     assert flow.submit_code("333333").status_code == 401
     assert flow.submit_code(user.code()).status_code == 302
+
+
+def test_a_secret_the_keys_cannot_read_is_explained_not_a_500(app, enrol, flow, caplog):
+    """After MFA_ENCRYPTION_KEYS (or SECRET_KEY) changed without the old key: the user is told to
+    use a backup code, no failure is counted, and a backup code signs in."""
+    from cryptography.fernet import Fernet
+
+    from plugins.mfa.models import MfaSecret
+
+    user = enrol("alice")
+    with app.app_context():
+        record = db.session.scalar(db.select(MfaSecret).where(MfaSecret.user_id == user.user_id))
+        record.secret_ciphertext = Fernet(Fernet.generate_key()).encrypt(user.secret.encode()).decode()
+        db.session.commit()
+    flow.password_step()
+    response = flow.submit_code(user.code())
+    assert response.status_code == 503
+    assert "Use one of your backup codes" in response.get_data(as_text=True)
+    assert "unreadable with the configured keys" in caplog.text
+    with app.app_context():
+        record = db.session.scalar(db.select(MfaSecret).where(MfaSecret.user_id == user.user_id))
+        assert record.failed_attempts == 0
+    done = flow.submit_code(user.backup_codes[0])
+    assert done.status_code == 302 and flow.signed_in()
