@@ -140,6 +140,14 @@ def disable():
     if not form.validate_on_submit():
         return _render_index(form, 400)
     if not verify_password(user.password_hash, form.password.data):
+        # Audited like a failed sign-in: a stolen session guessing the password to turn MFA off.
+        emit_security_event(
+            EventType.LOGIN_FAILURE,
+            Severity.MEDIUM,
+            user=user,
+            description="wrong password on turning two-factor sign-in off",
+            metadata={"username": user.username, "stage": "mfa_disable"},
+        )
         form.password.errors.append("The password is not correct.")
         return _render_index(form, 401)
     result = verify_code(user, form.code.data, stage="disable")

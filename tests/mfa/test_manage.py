@@ -131,6 +131,8 @@ def test_turning_off_needs_password_and_code_and_ends_other_sessions(
     wrong_password = auth.post("/mfa/disable", {"password": "nope", "code": user.code(1)}, page="/mfa/")
     assert wrong_password.status_code == 401
     assert "The password is not correct." in wrong_password.get_data(as_text=True)
+    failures = [details for kind, details in events if kind.endswith("LOGIN_FAILURE")]
+    assert failures and failures[-1]["metadata"]["stage"] == "mfa_disable"
     wrong_code = auth.post("/mfa/disable", {"password": PASSWORD, "code": "123123"}, page="/mfa/")
     assert wrong_code.status_code == 401 and "That code is not valid" in wrong_code.get_data(as_text=True)
     done = auth.post("/mfa/disable", {"password": PASSWORD, "code": user.code(1)}, page="/mfa/")
