@@ -284,6 +284,8 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",
     )
+    if env == "production" and not config["WTF_CSRF_ENABLED"]:
+        raise ConfigError("WTF_CSRF_ENABLED: must stay on in production (every form relies on it)")
     declared = {setting.name for setting in CORE_SETTINGS}
     config.update({key: value for key, value in explicit.items() if key not in declared})
     return config

@@ -61,6 +61,11 @@ def test_production_refuses_a_short_secret_key(tmp_path):
         create_app(base(tmp_path, PORTAL_ENV="production", SECRET_KEY="short"))
 
 
+def test_production_refuses_to_switch_csrf_off(tmp_path):
+    with pytest.raises(ConfigError, match="WTF_CSRF_ENABLED: must stay on in production"):
+        create_app(base(tmp_path, PORTAL_ENV="production", SECRET_KEY="k" * 40, WTF_CSRF_ENABLED="false"))
+
+
 def test_production_marks_cookies_secure(tmp_path):
     app = create_app(base(tmp_path, PORTAL_ENV="production", SECRET_KEY="x" * 40))
     assert app.config["SESSION_COOKIE_SECURE"] is True
