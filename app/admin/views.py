@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 
 from app.admin import bp
 from app.auth.service import end_all_sessions
 from app.events import EventType, Severity
 from app.extensions import db
+from app.forms import PortalForm
 from app.jobs import all_jobs, paused_jobs, run_job, set_paused
 from app.models import JobRun, Role, User
 from app.pagination import page_arg
@@ -19,13 +19,13 @@ from app.signals import emit_security_event
 PAGE_SIZE = 25
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A POST-only action form: CSRF token plus an optional value."""
 
     value = HiddenField()
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortalForm):
     role = SelectField("Role", choices=[r.value for r in Role])
 
 

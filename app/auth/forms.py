@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.api import has_control_characters
 from app.auth.passwords import MAX_PASSWORD_LENGTH, password_problems
+from app.forms import PortalForm
 
 
 def no_control_characters(form, field) -> None:
@@ -17,12 +17,12 @@ def no_control_characters(form, field) -> None:
         raise ValidationError("Use letters, digits and punctuation only.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=80), no_control_characters])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(PortalForm):
     current_password = PasswordField(
         "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
     )

@@ -4,12 +4,12 @@ admin API under /api/v1/cache/."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from app.access import ADMIN, protect_blueprint
 from app.api import API_PREFIX, fail, json_body
+from app.forms import PortalForm
 from plugins.cache.chart import ratio_chart
 from plugins.cache.service import MAX_TAG_LENGTH, CacheService, normalize_tags
 
@@ -20,12 +20,12 @@ protect_blueprint(api_bp, ADMIN)
 MAX_TAGS_PER_CALL = 100
 
 
-class TagForm(FlaskForm):
+class TagForm(PortalForm):
     # "value" is the field the shared post_button macro sends.
     value = StringField("Tag", validators=[DataRequired(), Length(max=MAX_TAG_LENGTH)])
 
 
-class ClearForm(FlaskForm):
+class ClearForm(PortalForm):
     pass
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth.passwords import MAX_PASSWORD_LENGTH
+from app.forms import PortalForm
 from plugins.mfa.checks import normalize_code
 from plugins.mfa.totp import TOTP_PATTERN
 
@@ -39,15 +39,15 @@ def code_field(label: str, shape: Callable) -> StringField:
     )
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(PortalForm):
     code = code_field("Code", any_code)
 
 
-class SetupForm(FlaskForm):
+class SetupForm(PortalForm):
     code = code_field("Code from your app", totp_code)
 
 
-class DisableForm(FlaskForm):
+class DisableForm(PortalForm):
     password = PasswordField(
         "Password",
         validators=[DataRequired(message="Enter your password."), Length(max=MAX_PASSWORD_LENGTH)],
@@ -55,7 +55,7 @@ class DisableForm(FlaskForm):
     code = code_field("Code from your app or a backup code", any_code)
 
 
-class RegenerateForm(FlaskForm):
+class RegenerateForm(PortalForm):
     """New backup codes are second factors: make the user prove it is them (the password)."""
 
     password = PasswordField(
@@ -65,5 +65,5 @@ class RegenerateForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A POST-only action form: the CSRF token is all it carries."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from app.extensions import db
+from app.forms import PortalForm
 from app.models import as_utc, utcnow
 from plugins.security.bans import lift_bans
 from plugins.security.models import IpBan, RateLimitRecord
@@ -15,7 +15,7 @@ RECENT_BANS = 50
 TOP_OFFENDERS = 20
 
 
-class LiftForm(FlaskForm):
+class LiftForm(PortalForm):
     """CSRF-protected POST for the lift action."""
 
 
