@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import access, database, errors, navigation, security_headers
+from app import access, database, errors, input_limits, navigation, security_headers
 from app.auth import service as auth_service
 from app.config import ConfigError, core_config, gather_raw_config
 from app.extensions import cache, csrf, db, limiter, migrate
@@ -32,6 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         instance_path=str(instance_path),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
+    input_limits.init_app(app)
 
     # 1. configuration (core settings now, each plugin's settings when the plugins are loaded)
     raw, explicit = gather_raw_config(app.instance_path, test_config)
@@ -55,7 +56,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     # The core limiter carries only limits decorated onto views, and each decorated view checks
     # its own limits when it runs; its per-request middleware check would be pure cost.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    # (With RATELIMIT_ENABLED=false, init_app registers no hooks at all.)
+    if limiter._check_request_limit in app.before_request_funcs.get(None, []):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.config.setdefault("CACHE_TYPE", "NullCache")
     app.config.setdefault("CACHE_NO_NULL_WARNING", True)
     cache.init_app(app)

@@ -1,0 +1,40 @@
+"""Input that Flask and Werkzeug accept without a bound, bounded for the whole portal.
+
+- JSON: the standard library parser recurses once per nesting level, and a body of a few
+  thousand brackets raised RecursionError, which ``get_json(silent=True)`` does not catch (it
+  catches ValueError): a 500 on any route. Too deep a document now fails to parse like any
+  malformed one (400, or None when silent).
+- ``<int:...>`` in URLs: Werkzeug's converter has no maximum, and a number above the database's
+  64-bit integers raised OverflowError in the query. Such a number names nothing: 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
+
+LARGEST_ID = 2**63 - 1  # PostgreSQL BIGINT and SQLite INTEGER
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON document nests too deeply") from None
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:name>`` up to the largest database integer (unless a rule sets its own max)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=LARGEST_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def init_app(app: Flask) -> None:
+    """Call before any route is added (rules pick their converter when they are added)."""
+    app.json = BoundedJSONProvider(app)
+    app.url_map.converters["int"] = BoundedIntegerConverter
