@@ -75,7 +75,7 @@ def update_alert(alert_id: int):
     if unknown:
         fail(f"unknown field {unknown[0]}", unknown[0])
     status = body.get("status", alert.status)
-    if status not in {s.value for s in AlertStatus}:
+    if not isinstance(status, str) or status not in {s.value for s in AlertStatus}:
         fail(f"status must be one of {', '.join(s.value for s in AlertStatus)}", "status")
     values = {}
     for name, limit in (("assigned_to", 80), ("notes", NOTES_LIMIT)):
