@@ -226,3 +226,10 @@ def record_signal(sender: Flask, **kwargs: Any) -> None:
 
 def setup(app: Flask) -> None:
     security_event.connect(record_signal, sender=app)
+    if app.config["PORTAL_ENV"] == "production" and not app.config.get("SECURITY_AUDIT_KEY"):
+        log.warning(
+            "SECURITY_AUDIT_KEY is not set: the audit log's hash chain is plain SHA-256, which "
+            "anyone who can write to the database can recompute after changing a row. Set "
+            "SECURITY_AUDIT_KEY (a long random string kept out of the database) before the "
+            "first event is stored."
+        )

@@ -3,6 +3,7 @@ concurrent writers in several processes on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from datetime import timedelta
 
@@ -196,3 +197,17 @@ def test_concurrent_writer_processes_postgres(pg_url, tmp_path):
     _check_after_writers(app, 60)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_production_without_an_audit_key_warns(app, caplog):
+    from app import create_app
+
+    config = {**app.config, "PORTAL_ENV": "production", "SESSION_COOKIE_SECURE": True}
+    with caplog.at_level(logging.WARNING, logger="plugins.security.audit"):
+        create_app(config)
+    assert any("SECURITY_AUDIT_KEY is not set" in record.message for record in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="plugins.security.audit"):
+        create_app({**config, "SECURITY_AUDIT_KEY": "k" * 40})
+        create_app({**app.config})
+    assert not [record for record in caplog.records if "SECURITY_AUDIT_KEY" in record.message]
