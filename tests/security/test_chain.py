@@ -200,8 +200,6 @@ def test_concurrent_writer_processes_postgres(pg_url, tmp_path):
 
 
 def test_production_without_an_audit_key_warns(app, caplog):
-    from app import create_app
-
     config = {**app.config, "PORTAL_ENV": "production", "SESSION_COOKIE_SECURE": True}
     with caplog.at_level(logging.WARNING, logger="plugins.security.audit"):
         create_app(config)
