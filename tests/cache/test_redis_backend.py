@@ -57,6 +57,22 @@ def test_tag_invalidation_among_thousands_of_entries(redis_service):
     assert redis_service.entries_by_tag() == {"users": 2000}
 
 
+def test_usage_of_a_large_index_is_estimated_from_a_sample(redis_service, monkeypatch):
+    from plugins.cache.backends import redis_store
+
+    backend = redis_service.backend
+    blob = redis_service.codec.encode("v", {}).blob
+    for number in range(3000):  # every other entry already expired (the index still lists it)
+        backend.set(f"k{number}", blob, 60 if number % 2 else 0.001, ())
+    time.sleep(0.05)
+    exact = backend.usage()
+    assert (exact.entries, exact.bytes) == (1500, 1500 * len(blob))
+    monkeypatch.setattr(redis_store, "USAGE_EXACT_UP_TO", 100)
+    monkeypatch.setattr(redis_store, "USAGE_SAMPLE", 1000)
+    estimate = backend.usage()
+    assert abs(estimate.entries - 1500) <= 150 and abs(estimate.bytes - 1500 * len(blob)) <= 150 * len(blob)
+
+
 def test_two_services_share_entries_stats_and_invalidation(redis_prefix):
     first = _workers.make_service(cache_redis_url(), redis_prefix)
     second = _workers.make_service(cache_redis_url(), redis_prefix)

@@ -37,6 +37,10 @@ return removed
 """
 
 
+USAGE_EXACT_UP_TO = 20_000  # index entries read whole for the usage figures
+USAGE_SAMPLE = 2_000  # entries sampled (HRANDFIELD, Redis 6.2+) beyond that
+
+
 class RedisBackend:
     """Blobs, tag sets and tag versions in Redis; a redis-py Lock guards each computation."""
 
@@ -160,14 +164,24 @@ class RedisBackend:
         return len(gone)
 
     def usage(self) -> Usage:
+        """Live entries and their bytes from the index: exact up to USAGE_EXACT_UP_TO entries,
+        beyond that estimated from a random sample (stats are read on every /metrics scrape and
+        admin page; reading a huge index each time would cost Redis and the page)."""
         now_ms = int(time.time() * 1000)
+        index = self._k("idx")
+        total = self.client.hlen(index)
+        if total <= USAGE_EXACT_UP_TO:
+            values, scale = self.client.hvals(index), 1.0
+        else:
+            values = self.client.hrandfield(index, USAGE_SAMPLE, withvalues=True)[1::2]
+            scale = total / max(1, len(values))
         entries = size = 0
-        for value in self.client.hvals(self._k("idx")):
+        for value in values:
             length, expires = value.split()
             if int(expires) > now_ms:
                 entries, size = entries + 1, size + int(length)
         evicted = int(self.client.info("stats").get("evicted_keys", 0))
-        return Usage(entries, size, evicted, None)
+        return Usage(round(entries * scale), round(size * scale), evicted, None)
 
     def entries_by_tag(self) -> dict[str, int]:
         tags = [t.decode() for t in self.client.smembers(self._k("tags"))]
