@@ -4,8 +4,9 @@
   thousand brackets raised RecursionError, which ``get_json(silent=True)`` does not catch (it
   catches ValueError): a 500 on any route. Too deep a document now fails to parse like any
   malformed one (400, or None when silent).
-- ``<int:...>`` in URLs: Werkzeug's converter has no maximum, and a number above the database's
-  64-bit integers raised OverflowError in the query. Such a number names nothing: 404.
+- ``<int:...>`` in URLs: Werkzeug's converter has no maximum, and a number above the id
+  column's range raised an error in the query (SQLite: OverflowError above 2^63-1; PostgreSQL:
+  "integer out of range" above 2^31-1). Such a number names nothing: 404.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-LARGEST_ID = 2**63 - 1  # PostgreSQL BIGINT and SQLite INTEGER
+# The portal's ids are INTEGER columns: 32 bits on PostgreSQL. A route over a BIGINT column
+# declares its own bound: <int(max=9223372036854775807):id>.
+LARGEST_ID = 2**31 - 1
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
@@ -28,7 +31,7 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """``<int:name>`` up to the largest database integer (unless a rule sets its own max)."""
+    """``<int:name>`` up to LARGEST_ID (unless a rule sets its own max)."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=LARGEST_ID, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
