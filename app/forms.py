@@ -1,9 +1,10 @@
-"""The base of the portal's HTML forms: Flask-WTF's FlaskForm, reading form-encoded bodies only.
+"""The base of the portal's HTML forms: Flask-WTF's FlaskForm, reading form fields only.
 
-Flask-WTF also fills a form from a JSON body, building a MultiDict from whatever JSON it gets:
-a number or a list there raised a 500 before CSRF was even checked, and non-text values reached
-the validators. The portal's forms are HTML forms (its JSON API reads bodies with
-``app.api.json_body``), so a JSON body fills no field and the form answers its usual errors.
+Flask-WTF also fills a form from a JSON body, building a MultiDict from whatever JSON it gets (a
+number or a list there raised a 500 before CSRF was even checked), and from uploaded files (a
+file sent under a text field's name reached its validators as a FileStorage: a 500). The
+portal's forms are text forms and its JSON API reads bodies with ``app.api.json_body``, so only
+the form-encoded fields count; anything else fills no field and the form answers its errors.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from flask_wtf.form import SUBMIT_METHODS
-from werkzeug.datastructures import ImmutableMultiDict
 
 
 class PortalForm(FlaskForm):
@@ -19,16 +19,6 @@ class PortalForm(FlaskForm):
         def wrap_formdata(self, form, formdata):
             # ``formdata`` is Flask-WTF's "read the request" marker unless a caller passed data.
             from_request = formdata is not None and not hasattr(formdata, "getlist")
-            if from_request and _json_submission():
-                return ImmutableMultiDict()
+            if from_request and has_request_context() and request.method in SUBMIT_METHODS:
+                return request.form  # empty for a JSON body; files stay out
             return super().wrap_formdata(form, formdata)
-
-
-def _json_submission() -> bool:
-    return (
-        has_request_context()
-        and request.method in SUBMIT_METHODS
-        and request.is_json
-        and not request.form
-        and not request.files
-    )

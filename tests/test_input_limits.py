@@ -3,6 +3,8 @@ URL paths, query parameters named like url_for's arguments, and flask-limiter sw
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from tests.conftest import PASSWORD
@@ -33,6 +35,16 @@ def test_a_json_body_sent_to_a_form_fills_no_field(client, make_user, body):
     assert response.status_code == 400 and "This field is required" in response.get_data(as_text=True)
     valid_as_json = client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
     assert valid_as_json.status_code == 400  # credentials count only from the HTML form
+
+
+@pytest.mark.plugins("cache")
+def test_a_file_sent_under_a_text_fields_name_fills_nothing(client, make_user, auth):
+    make_user("root", role="admin")
+    auth.login("root")
+    token = auth.csrf_token("/cache/")
+    data = {"csrf_token": token, "value": (io.BytesIO(b"plans"), "tag.txt")}
+    response = client.post("/cache/invalidate", data=data, follow_redirects=True)
+    assert response.status_code == 200 and "Tag: This field is required" in response.get_data(as_text=True)
 
 
 @pytest.mark.plugins("plans")
