@@ -176,6 +176,9 @@ def test_alerts_api_list_detail_update(app, admin):
     assert admin.get("/api/v1/security/ips/203.0.113.9").get_json()["ip"]["blocked_until"]
     assert admin.delete("/api/v1/security/ips/203.0.113.9/block", headers=headers).get_json()["lifted"] == 1
     assert admin.post("/api/v1/security/ips/x/block", json={}, headers=headers).get_json()["field"] == "ip"
+    for scoped in ("fe80::1%25eth0", "::1%25" + "x" * 300, "::1%25%00"):  # an IPv6 zone is free text
+        refused = admin.post(f"/api/v1/security/ips/{scoped}/block", json={"minutes": 5}, headers=headers)
+        assert refused.status_code == 400 and refused.get_json()["field"] == "ip", scoped
 
 
 def test_openapi_describes_every_alert_route(app):

@@ -28,8 +28,14 @@ EXEMPT_ENDPOINTS = frozenset({"core.healthz", "core.readyz"})
 
 
 def normalize_ip(text: str) -> str:
-    """The canonical text of an IP address; ValueError when it is not one."""
-    return str(ipaddress.ip_address(str(text).strip()))
+    """The canonical text of an IP address; ValueError when it is not one.
+
+    A scoped IPv6 address (``fe80::1%eth0``) is refused: its zone is free text (any length, NUL
+    included) that names an interface of the client's machine, never part of a peer's address."""
+    address = ipaddress.ip_address(str(text).strip())
+    if getattr(address, "scope_id", None) is not None:
+        raise ValueError("an IPv6 zone (the part after %) is not part of a client's address")
+    return str(address)
 
 
 def never_blocked(ip: str) -> bool:
