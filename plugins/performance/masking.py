@@ -8,6 +8,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 MAX_STATEMENT = 4000
+# PostgreSQL's dollar quotes ($$...$$, $tag$...$tag$) and escape strings (E'it\'s'), then
+# standard strings ('it''s'). Double quotes name identifiers in SQLite and PostgreSQL: kept.
+_DOLLAR_QUOTED = re.compile(r"\$(?P<tag>(?:[A-Za-z_]\w*)?)\$.*?\$(?P=tag)\$", re.DOTALL)
+_ESCAPE_STRING = re.compile(r"(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'", re.DOTALL)
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w.$])-?\d+(?:\.\d+)?(?![\w])")
 _IN_LIST = re.compile(r"\(\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+)(?:\s*,\s*(?:\?|%s|%\(\w+\)s|\$\d+|:\w+))+\s*\)")
@@ -19,7 +23,9 @@ _PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|\$\d+|(?<![:\w]):[A-Za-z_]\w*")
 
 def mask_statement(statement: str) -> str:
     """The statement with string and number literals as ``?`` and IN lists collapsed."""
-    text = _STRING.sub("?", statement)
+    text = _DOLLAR_QUOTED.sub("?", statement)
+    text = _ESCAPE_STRING.sub("?", text)
+    text = _STRING.sub("?", text)
     text = _IN_LIST.sub("(?...)", text)
     text = _PLACEHOLDER.sub("?", text)
     text = _NUMBER.sub("?", text)

@@ -85,3 +85,20 @@ def test_masking():
 def test_string_literals_never_survive_masking(secret):
     masked = mask_statement(f"SELECT 1 FROM t WHERE x = '{secret}'")
     assert masked.endswith("x = ?")
+
+
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30).filter(
+        lambda s: not set(s) & set("'$\\")
+    )
+)
+def test_postgresql_escape_and_dollar_quoted_strings_never_survive_masking(secret):
+    for literal in (f"E'{secret}'", f"e'{secret}\\'s'", f"$${secret}$$", f"$body${secret}$body$"):
+        masked = mask_statement(f"SELECT 1 FROM t WHERE x = {literal} AND y = $1")
+        assert masked == "SELECT ? FROM t WHERE x = ? AND y = ?", literal
+
+
+def test_identifiers_in_double_quotes_are_kept():
+    assert mask_statement('SELECT "user".name FROM "user" WHERE "e" = E\'x\'') == (
+        'SELECT "user".name FROM "user" WHERE "e" = ?'
+    )
