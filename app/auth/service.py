@@ -39,8 +39,26 @@ def attempted_username(username: str) -> str:
     audit log, while the digest still tells one unknown name from another."""
     if db.session.scalar(db.select(User.id).where(User.username == username)) is not None:
         return username
+    return "unknown:" + keyed_digest(username, 12)
+
+
+def keyed_digest(text: str, length: int = 16) -> str:
+    """A digest of ``text`` keyed by SECRET_KEY: it tells one value from another in logs and
+    events without showing it (a password typed into the wrong field, say)."""
     key = current_app.config["SECRET_KEY"].encode()
-    return "unknown:" + hmac.new(key, username.encode(), hashlib.sha256).hexdigest()[:12]
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:length]
+
+
+def emit_wrong_password(user: User, stage: str, description: str) -> None:
+    """A wrong password given by a signed-in user (to change it, to turn MFA off): audited like
+    a failed sign-in, since a stolen session would guess the password it needs this way."""
+    emit_security_event(
+        EventType.LOGIN_FAILURE,
+        Severity.MEDIUM,
+        user=user,
+        description=description,
+        metadata={"username": user.username, "stage": stage},
+    )
 
 
 def complete_login(user: User) -> None:

@@ -13,6 +13,7 @@ from app.auth.service import (
     attempted_username,
     authenticate,
     complete_login,
+    emit_wrong_password,
     end_other_sessions,
     sign_out,
 )
@@ -67,15 +68,9 @@ def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if not verify_password(current_user.password_hash, form.current_password.data):
-            # Counted like a failed sign-in (401, LOGIN_FAILURE): a stolen session must not be
-            # able to guess the password it would need to take the account over.
-            emit_security_event(
-                EventType.LOGIN_FAILURE,
-                Severity.MEDIUM,
-                user=current_user,
-                description="wrong current password on password change",
-                metadata={"username": current_user.username, "stage": "password_change"},
-            )
+            # Counted like a failed sign-in (401): a stolen session must not be able to guess
+            # the password it would need to take the account over.
+            emit_wrong_password(current_user, "password_change", "wrong current password on password change")
             form.current_password.errors.append("The current password is not correct.")
             return render_template("auth/password.html", form=form), 401
         user = current_user._get_current_object()

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from app.access import public, safe_next_url
 from app.auth.passwords import verify_password
-from app.auth.service import complete_login, end_other_sessions
+from app.auth.service import complete_login, emit_wrong_password, end_other_sessions
 from app.events import EventType, Severity
 from app.models import utcnow
 from app.signals import emit_security_event
@@ -140,14 +140,7 @@ def disable():
     if not form.validate_on_submit():
         return _render_index(form, 400)
     if not verify_password(user.password_hash, form.password.data):
-        # Audited like a failed sign-in: a stolen session guessing the password to turn MFA off.
-        emit_security_event(
-            EventType.LOGIN_FAILURE,
-            Severity.MEDIUM,
-            user=user,
-            description="wrong password on turning two-factor sign-in off",
-            metadata={"username": user.username, "stage": "mfa_disable"},
-        )
+        emit_wrong_password(user, "mfa_disable", "wrong password on turning two-factor sign-in off")
         form.password.errors.append("The password is not correct.")
         return _render_index(form, 401)
     result = verify_code(user, form.code.data, stage="disable")

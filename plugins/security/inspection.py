@@ -4,14 +4,13 @@ Log-only by default; SECURITY_INSPECTION_MODE=block answers 400."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
 
 from app.access import wants_json
+from app.auth.service import keyed_digest
 from app.events import EventType, Severity
 from plugins.security.audit import log_event
 from plugins.security.guard import add_guard
@@ -89,8 +88,7 @@ def _payload(location: str, parameter: str, value: str) -> dict[str, str]:
     """What the event keeps of a flagged value: an excerpt, but only a keyed digest of a value
     from a credential form, and a Referer without its query string (which may hold tokens)."""
     if location in ("form", "json") and request.blueprint in CREDENTIAL_BLUEPRINTS:
-        secret = current_app.config["SECRET_KEY"].encode()
-        return {"payload_digest": hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:16]}
+        return {"payload_digest": keyed_digest(value)}
     if location == "header" and parameter.lower() == "referer":
         value = value.split("?", 1)[0] + ("?…" if "?" in value else "")
     return {"payload": clean_text(value, PAYLOAD_EXCERPT)}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 
 from flask import current_app, g, request
 from flask_login import current_user
 
+from app.auth.service import keyed_digest
 from plugins.security.sanitize import clean_text
 
 
@@ -101,16 +100,11 @@ def ip_key() -> str:
     return f"ip:{request.remote_addr or 'unknown'}"
 
 
-def account_digest(name: str, secret: str) -> str:
-    """A keyed digest of an account name: tells one name from another without showing it."""
-    return hmac.new(secret.encode(), name.encode(), hashlib.sha256).hexdigest()[:16]
-
-
 def account_key() -> str:
     """The per-account limit's key: a digest of the submitted name, never the name itself. People
     paste passwords into the username field, and this key reaches the logs, the audit events
     and the rejections table."""
-    return "account:" + account_digest(submitted_username(), current_app.config["SECRET_KEY"])
+    return "account:" + keyed_digest(submitted_username())
 
 
 def failed_sign_in(response) -> bool:

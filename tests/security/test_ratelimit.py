@@ -7,10 +7,10 @@ import pytest
 from flask import Flask
 
 from app.access import public
+from app.auth.service import keyed_digest
 from app.extensions import db
 from app.signals import request_rate_limited
 from plugins.security.models import IpBan, RateLimitRecord
-from plugins.security.policies import account_digest
 from tests.conftest import PASSWORD
 from tests.security.conftest import events
 
@@ -18,7 +18,8 @@ pytestmark = pytest.mark.plugins("security")
 
 
 def _account(app, name: str) -> str:
-    return "account:" + account_digest(name, app.config["SECRET_KEY"])
+    with app.app_context():
+        return "account:" + keyed_digest(name)
 
 
 def _rejections(app):
