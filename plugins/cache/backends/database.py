@@ -18,6 +18,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+from app.database import SQLITE_BUSY_TIMEOUT_MS
 from app.extensions import db
 from app.models import utcnow
 from plugins.cache.backends import Usage, no_lock, read_then_versions
@@ -51,12 +52,11 @@ def _optional_write() -> Iterator[Connection]:
         if conn.dialect.name != "sqlite":
             yield conn
             return
-        usual = int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
         conn.exec_driver_sql(f"PRAGMA busy_timeout={OPTIONAL_WRITE_WAIT_MS}")
         try:
             yield conn
         finally:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={usual}")
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _retrying(action: Callable[[], T]) -> T:
