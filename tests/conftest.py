@@ -7,6 +7,7 @@ PostgreSQL URL) every test runs against that server instead, on a schema reset p
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -84,6 +85,20 @@ def portal(path: Path, **config) -> Iterator[Flask]:
             if TEST_DATABASE_URL:
                 _db.drop_all()
             _db.engine.dispose()
+
+
+def startup_warnings(caplog, logger: str, *configs: dict) -> list[str]:
+    """The messages logged at WARNING or above (``logger`` set to WARNING) while a portal is built
+    from each of ``configs``."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=logger):
+        for config in configs:
+            create_app(config)
+    return [record.getMessage() for record in caplog.records]
+
+
+def in_production(config) -> dict:
+    return {**config, "PORTAL_ENV": "production", "SESSION_COOKIE_SECURE": True}
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ settings validation; the migration."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from hypothesis import given, settings
@@ -17,6 +15,7 @@ from app.extensions import db
 from app.models import User
 from plugins.mfa import service
 from plugins.mfa.crypto import derive_key
+from tests.conftest import in_production, startup_warnings
 from tests.mfa.conftest import code_at
 
 OLD_KEY = Fernet.generate_key().decode()
@@ -85,15 +84,11 @@ def test_without_keys_the_key_is_derived_from_secret_key(app, make_user):
 
 @pytest.mark.plugins("mfa")
 def test_derived_key_warns_in_production_only(app, caplog):
-    config = {**app.config, "PORTAL_ENV": "production", "SESSION_COOKIE_SECURE": True}
-    with caplog.at_level(logging.WARNING, logger="plugins.mfa.crypto"):
-        create_app(config)
-    assert any("MFA_ENCRYPTION_KEYS is not set" in record.message for record in caplog.records)
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="plugins.mfa.crypto"):
-        create_app({**config, "MFA_ENCRYPTION_KEYS": NEW_KEY})
-        create_app({**app.config})
-    assert not caplog.records
+    logger, production = "plugins.mfa.crypto", in_production(app.config)
+    assert any("MFA_ENCRYPTION_KEYS is not set" in m for m in startup_warnings(caplog, logger, production))
+    assert not startup_warnings(
+        caplog, logger, {**production, "MFA_ENCRYPTION_KEYS": NEW_KEY}, {**app.config}
+    )
 
 
 @pytest.mark.plugins("mfa")

@@ -3,7 +3,6 @@ concurrent writers in several processes on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from app.events import EventType, Severity
 from app.extensions import db
 from plugins.security.audit import log_event
 from plugins.security.chain import purge_events, verify_chain
+from tests.conftest import in_production, startup_warnings
 
 pytestmark = pytest.mark.plugins("security")
 
@@ -200,12 +200,9 @@ def test_concurrent_writer_processes_postgres(pg_url, tmp_path):
 
 
 def test_production_without_an_audit_key_warns(app, caplog):
-    config = {**app.config, "PORTAL_ENV": "production", "SESSION_COOKIE_SECURE": True}
-    with caplog.at_level(logging.WARNING, logger="plugins.security.audit"):
-        create_app(config)
-    assert any("SECURITY_AUDIT_KEY is not set" in record.message for record in caplog.records)
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="plugins.security.audit"):
-        create_app({**config, "SECURITY_AUDIT_KEY": "k" * 40})
-        create_app({**app.config})
-    assert not [record for record in caplog.records if "SECURITY_AUDIT_KEY" in record.message]
+    logger, production = "plugins.security.audit", in_production(app.config)
+    assert any("SECURITY_AUDIT_KEY is not set" in m for m in startup_warnings(caplog, logger, production))
+    keyed_or_testing = startup_warnings(
+        caplog, logger, {**production, "SECURITY_AUDIT_KEY": "k" * 40}, {**app.config}
+    )
+    assert not [message for message in keyed_or_testing if "SECURITY_AUDIT_KEY" in message]
