@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for SQLite's one write lock
 
@@ -26,3 +27,9 @@ def init_app(app) -> None:
     """Install the connection settings once per process (engines are created lazily)."""
     if not event.contains(Engine, "connect", _tune_sqlite):
         event.listen(Engine, "connect", _tune_sqlite)
+
+
+def upsert_insert(conn: Connection):
+    """The ``insert`` of the connection's dialect, the one with ``on_conflict_do_update``
+    (PostgreSQL, and SQLite 3.24+): the portal's two databases write upserts alike."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import psutil
 from sqlalchemy import func, insert
 
+from app.database import upsert_insert
 from app.extensions import db
 from plugins.performance.masking import fingerprint, mask_statement
 from plugins.performance.models import (
@@ -37,13 +38,10 @@ _process: dict[int, psutil.Process] = {}
 
 
 def _dialect_insert(conn):
+    """The upserting insert and the two-argument least/greatest of the connection's dialect."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-
-        return dialect_insert, func.least, func.greatest
-    from sqlalchemy.dialects.sqlite import insert as dialect_insert
-
-    return dialect_insert, func.min, func.max
+        return upsert_insert(conn), func.least, func.greatest
+    return upsert_insert(conn), func.min, func.max
 
 
 def upsert_rollups(conn, rows: list[dict], replace: bool = False) -> None:

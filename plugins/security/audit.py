@@ -18,8 +18,8 @@ from typing import Any
 from blinker import Namespace
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.database import upsert_insert
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
@@ -93,17 +93,13 @@ def audit_key() -> bytes | None:
     return key.encode() if key else None
 
 
-def _dialect_insert(conn):
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
 def lock_chain(conn) -> Any:
     """Start the writer's transaction and lock the chain head (creating it once); return it."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     head = AuditChainHead.__table__
     conn.execute(
-        _dialect_insert(conn)(head)
+        upsert_insert(conn)(head)
         .values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH, anchor_id=0, anchor_hash=GENESIS_HASH)
         .on_conflict_do_nothing(index_elements=["id"])
     )

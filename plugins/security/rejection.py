@@ -8,9 +8,9 @@ import time
 
 from flask import current_app, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.access import wants_json
+from app.database import upsert_insert
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
@@ -35,8 +35,7 @@ def count_rejection(identifier: str, endpoint: str) -> None:
     now = utcnow()
     try:
         with db.engine.begin() as conn:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            statement = insert(table).values(
+            statement = upsert_insert(conn)(table).values(
                 identifier=identifier, endpoint=endpoint, request_count=1, first_request=now, last_request=now
             )
             statement = statement.on_conflict_do_update(

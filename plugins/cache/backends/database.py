@@ -18,7 +18,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from app.database import SQLITE_BUSY_TIMEOUT_MS
+from app.database import SQLITE_BUSY_TIMEOUT_MS, upsert_insert
 from app.extensions import db
 from app.models import utcnow
 from plugins.cache.backends import Usage, no_lock, read_then_versions
@@ -31,15 +31,6 @@ SIZE_RECHECK_SECONDS = 5.0
 EVICT_BATCH = 200
 OPTIONAL_WRITE_WAIT_MS = 250
 T = TypeVar("T")
-
-
-def _dialect_insert(conn: Connection):
-    """The dialect's INSERT, which has ON CONFLICT DO UPDATE (PostgreSQL, and SQLite 3.24+)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert
 
 
 @contextlib.contextmanager
@@ -253,7 +244,7 @@ class DatabaseBackend:
         """Add one to each tag's version (creating it at 1) in one statement, tags in order: two
         invalidations take the rows' locks in the same order, and none can miss the other's row."""
         with db.engine.begin() as conn:
-            statement = _dialect_insert(conn)(versions).values([{"tag": tag, "version": 1} for tag in tags])
+            statement = upsert_insert(conn)(versions).values([{"tag": tag, "version": 1} for tag in tags])
             conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=["tag"], set_={"version": versions.c.version + 1}

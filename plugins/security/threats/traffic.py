@@ -12,9 +12,9 @@ import time
 from collections import Counter
 
 from flask import Flask, current_app, request
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.database import upsert_insert
 from app.extensions import db
 from plugins.security.threats.models import TrafficCount
 
@@ -74,8 +74,7 @@ def flush(app: Flask) -> int:
     table = TrafficCount.__table__
     try:
         with Session(db.engine) as session, session.begin():
-            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(table)
+            statement = upsert_insert(session.connection())(table)
             statement = statement.on_conflict_do_update(
                 index_elements=["bucket", "kind", "subject"],
                 set_={"count": table.c.count + statement.excluded.count},
