@@ -21,6 +21,7 @@ STATS_SCHEMA = {
         "bytes": {"type": "integer", "minimum": 0},
         "max_bytes": {"type": ["integer", "null"]},
         "evictions": {"type": "integer", "minimum": 0},
+        "estimated": {"type": "boolean", "description": "entries and bytes estimated from a sample"},
         "bytes_saved": {"type": "integer", "minimum": 0},
         "errors": {"type": "integer", "minimum": 0},
         "default_ttl_seconds": {"type": "number"},

@@ -288,6 +288,7 @@ class CacheService:
             "bytes": usage.bytes if usage else 0,
             "max_bytes": usage.max_bytes if usage else None,
             "evictions": usage.evictions if usage else 0,
+            "estimated": usage.estimated if usage else False,
             "bytes_saved": counts["bytes_saved"],
             "errors": counts["errors"],
             "default_ttl_seconds": self.default_ttl,

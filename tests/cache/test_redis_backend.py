@@ -71,6 +71,8 @@ def test_usage_of_a_large_index_is_estimated_from_a_sample(redis_service, monkey
     monkeypatch.setattr(redis_store, "USAGE_SAMPLE", 1000)
     estimate = backend.usage()
     assert abs(estimate.entries - 1500) <= 150 and abs(estimate.bytes - 1500 * len(blob)) <= 150 * len(blob)
+    assert estimate.estimated and not exact.estimated
+    assert redis_service.stats()["estimated"] is True
 
 
 def test_two_services_share_entries_stats_and_invalidation(redis_prefix):

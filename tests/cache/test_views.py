@@ -51,6 +51,15 @@ def test_page_shows_stats_chart_and_tags(app, client, admin):
     assert 'href="/cache/"' in html  # the admin nav entry
 
 
+def test_page_says_when_figures_are_estimated(app, client, admin, monkeypatch):
+    from plugins.cache.backends import Usage
+
+    backend = app.extensions["portal.cache"].backend
+    monkeypatch.setattr(backend, "usage", lambda: Usage(40_000, 2_000_000, 0, None, estimated=True))
+    html = client.get("/cache/").get_data(as_text=True)
+    assert 'id="cache-entries">about 40000<' in html and "estimated from a sample" in html
+
+
 def test_invalidate_a_tag_from_the_page(app, client, admin):
     service = seed(app)
     response = admin.post("/cache/invalidate", {"value": "plans"}, page="/cache/", follow_redirects=True)

@@ -19,6 +19,7 @@ class Usage:
     bytes: int
     evictions: int
     max_bytes: int | None  # None: the store's own policy bounds it (Redis maxmemory)
+    estimated: bool = False  # entries and bytes from a sample (a large Redis index)
 
 
 class Backend(Protocol):

@@ -181,7 +181,7 @@ class RedisBackend:
             if int(expires) > now_ms:
                 entries, size = entries + 1, size + int(length)
         evicted = int(self.client.info("stats").get("evicted_keys", 0))
-        return Usage(round(entries * scale), round(size * scale), evicted, None)
+        return Usage(round(entries * scale), round(size * scale), evicted, None, estimated=scale != 1.0)
 
     def entries_by_tag(self) -> dict[str, int]:
         tags = [t.decode() for t in self.client.smembers(self._k("tags"))]
