@@ -19,7 +19,7 @@ from app.keys import KeyFileError, derive, instance_secret
 
 ENVIRONMENTS = ("development", "testing", "production")
 # Outside production, a SECRET_KEY that is not configured is generated into this instance file.
-SECRET_KEY_FILE = "secret-key"
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 (a file name)
 SESSION_COOKIE = "portal_session"
 
 
@@ -164,9 +164,7 @@ def as_password_hash_method(value: Any) -> str:
 
 CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_ENV", "development", as_choice(*ENVIRONMENTS), "development, testing or production"),
-    Setting(
-        "SECRET_KEY", None, as_optional_str, "master secret; required in production, else generated"
-    ),
+    Setting("SECRET_KEY", None, as_optional_str, "master secret; required in production, else generated"),
     Setting("SECRET_KEY_FALLBACKS", "", as_list, "earlier SECRET_KEYs still accepted (rotation)"),
     Setting("DATABASE_URL", None, as_optional_str, "SQLAlchemy URL; default SQLite in instance/"),
     Setting("REDIS_URL", None, as_redis_url, "when set: rate limits, cache and scheduler lock use it"),
@@ -292,8 +290,15 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
     if env == "production" and not config["WTF_CSRF_ENABLED"]:
         raise ConfigError("WTF_CSRF_ENABLED: must stay on in production (every form relies on it)")
     declared = {setting.name for setting in CORE_SETTINGS}
-    # The session cookie's name, path and domain follow from the environment (the __Host- rules).
-    fixed = declared | {"SESSION_COOKIE_NAME", "SESSION_COOKIE_PATH", "WTF_CSRF_SECRET_KEY"}
+    # Parsed above (an explicit "false" must not stay a true string); the session cookie's name
+    # and path follow from the environment (the __Host- rules).
+    fixed = declared | {
+        "SESSION_COOKIE_SECURE",
+        "WTF_CSRF_ENABLED",
+        "SESSION_COOKIE_NAME",
+        "SESSION_COOKIE_PATH",
+        "WTF_CSRF_SECRET_KEY",
+    }
     config.update({key: value for key, value in explicit.items() if key not in fixed})
     if env == "production":
         _check_host_cookie(config)
