@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,8 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-MARK_FILE = "audit-mark.json"
+MARK_FILE = "audit-mark"
+SLOTS, SLOT_SIZE = 2, 256
 _lock = threading.Lock()
 # The highest id each mark file was raised to by this process: spares re-reading the file.
 _raised: dict[str, int] = {}
@@ -56,18 +56,37 @@ def highest_written(app: Flask) -> int:
 
 def read_mark(app: Flask, key: bytes) -> Mark | None:
     """The instance's mark, None when this instance never wrote a row."""
-    path = mark_path(app)
     try:
-        data = json.loads(path.read_text(encoding="ascii"))
-        mark = Mark(int(data["last_id"]), str(data["last_hash"]), int(data["keyed_from"]))
-        mac = data["mac"]
+        data = mark_path(app).read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise MarkError(f"the high-water mark {MARK_FILE} is unreadable ({type(error).__name__})") from None
-    if not matches(mark_mac(key, mark.last_id, mark.last_hash, mark.keyed_from), mac):
+    except OSError as error:
+        raise MarkError(f"the high-water mark {MARK_FILE} is unreadable ({error.strerror})") from None
+    found = _best(data, key)
+    if found is None:
         raise MarkError(f"the high-water mark {MARK_FILE} does not match its MAC (altered)")
-    return mark
+    return found[1]
+
+
+def _best(data: bytes, key: bytes) -> tuple[int, Mark] | None:
+    """The valid slot holding the highest row, with its index (a slot torn by a crash during
+    its write is skipped: the other still holds the previous mark)."""
+    best = None
+    for index in range(SLOTS):
+        mark = _parse(data[index * SLOT_SIZE : (index + 1) * SLOT_SIZE], key)
+        if mark is not None and (best is None or mark.last_id > best[1].last_id):
+            best = (index, mark)
+    return best
+
+
+def _parse(slot: bytes, key: bytes) -> Mark | None:
+    try:
+        data = json.loads(slot.decode("ascii"))
+        mark = Mark(int(data["last_id"]), str(data["last_hash"]), int(data["keyed_from"]))
+        mac = str(data["mac"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    return mark if matches(mark_mac(key, mark.last_id, mark.last_hash, mark.keyed_from), mac) else None
 
 
 def raise_mark(app: Flask, key: bytes, mark: Mark) -> None:
@@ -77,42 +96,29 @@ def raise_mark(app: Flask, key: bytes, mark: Mark) -> None:
         if _raised.get(str(path), 0) >= mark.last_id:
             return
         try:
-            with _file_lock(path):
-                try:
-                    current = read_mark(app, key)
-                except MarkError:
-                    current = None  # keep the evidence: the altered file is replaced, not trusted
-                if current is None or current.last_id < mark.last_id:
-                    _write(path, key, mark)
-                    current = mark
-            _raised[str(path)] = current.last_id
+            _raised[str(path)] = _raise_in_file(path, key, mark)
         except OSError as error:  # the audit row is stored; a missing mark only weakens a check
             log.warning("could not raise the audit high-water mark: %s", error)
 
 
-def _write(path: Path, key: bytes, mark: Mark) -> None:
-    body = {
-        "last_id": mark.last_id,
-        "last_hash": mark.last_hash,
-        "keyed_from": mark.keyed_from,
-        "mac": mark_mac(key, mark.last_id, mark.last_hash, mark.keyed_from),
-    }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(json.dumps(body))
-    os.replace(temporary, path)  # readers see the old mark or the new one, never half of one
-
-
-@contextmanager
-def _file_lock(path: Path):
-    if fcntl is None:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+def _raise_in_file(path: Path, key: bytes, mark: Mark) -> int:
+    # Written in place, not replaced: a rename over the old file makes the filesystem flush it,
+    # which doubled the cost of an append. Two slots, so that a torn write loses nothing.
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        best = _best(os.pread(descriptor, SLOTS * SLOT_SIZE, 0), key)
+        if best is not None and best[1].last_id >= mark.last_id:
+            return best[1].last_id
+        body = {
+            "last_id": mark.last_id,
+            "last_hash": mark.last_hash,
+            "keyed_from": mark.keyed_from,
+            "mac": mark_mac(key, mark.last_id, mark.last_hash, mark.keyed_from),
+        }
+        slot = 0 if best is None else 1 - best[0]  # overwrite the older slot
+        os.pwrite(descriptor, json.dumps(body).encode("ascii").ljust(SLOT_SIZE - 1) + b"\n", slot * SLOT_SIZE)
+        return mark.last_id
     finally:
-        os.close(descriptor)
+        os.close(descriptor)  # closing releases the lock

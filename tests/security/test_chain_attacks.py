@@ -270,7 +270,83 @@ def test_a_chain_from_before_the_keyed_default_stays_verifiable(app):
 def test_a_mark_edited_by_hand_is_reported(app):
     write(app, 2)
     path = highwater.mark_path(app)
-    body = json.loads(path.read_text())
-    path.write_text(json.dumps({**body, "last_id": 1, "last_hash": hashlib.sha256(b"x").hexdigest()}))
+    slot = json.loads(path.read_bytes()[: highwater.SLOT_SIZE])
+    forged = {**slot, "last_id": 1, "last_hash": hashlib.sha256(b"x").hexdigest()}
+    path.write_text(json.dumps(forged))  # lowered past the rows to be deleted, MAC kept
     found = report(app)
     assert not found.ok and "does not match its MAC" in found.reason
+
+
+def test_the_mark_survives_a_torn_write_and_only_rises(app, tmp_path):
+    from plugins.security.audit import audit_key
+
+    write(app, 3)
+    path = highwater.mark_path(app)
+    with app.app_context():
+        key = audit_key()
+        highwater.raise_mark(app, key, highwater.Mark(2, "0" * 64, 1))  # lower: ignored
+        assert highwater.read_mark(app, key).last_id == 3
+        data = bytearray(path.read_bytes())
+        newest = max(
+            range(highwater.SLOTS), key=lambda i: json.loads(data[i * 256 : (i + 1) * 256])["last_id"]
+        )
+        data[newest * 256 : newest * 256 + 10] = b"\x00" * 10  # a crash in the middle of a write
+        path.write_bytes(bytes(data))
+        assert highwater.read_mark(app, key).last_id == 2  # the previous mark, still sealed
+
+
+@pytest.mark.slow
+def test_migration_0009_keeps_an_old_chain_verifiable(tmp_path):
+    """A chain written before 0009 (plain SHA-256, no seals): after the upgrade its rows are
+    checked by their rule, and the first event stored seals the head."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    migrated = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "PORTAL_PLUGINS": "security",
+        }
+    )
+    with migrated.app_context():
+        upgrade(revision="0008_core_sessions")
+        prev = "0" * 64
+        for n in (1, 2, 3):
+            row = {
+                "id": n,
+                "timestamp": datetime(2026, 11, 1, 12, n, tzinfo=UTC),
+                "event_type": "LOGIN_FAILURE",
+                "severity": "LOW",
+                "user_id": None,
+                "ip_address": "192.0.2.1",
+                "user_agent": "",
+                "description": f"old {n}",
+                "metadata": {},
+            }
+            digest = event_hash(None, prev, row)
+            db.session.execute(
+                text(
+                    "INSERT INTO security_events (id, user_id, event_type, severity, description, "
+                    "ip_address, user_agent, metadata, timestamp, resolved, prev_hash, hash) VALUES "
+                    "(:id, NULL, :event_type, :severity, :description, :ip_address, '', '{}', "
+                    ":timestamp, 0, :prev, :hash)"
+                ),
+                {**row, "prev": prev, "hash": digest},
+            )
+            prev = digest
+        db.session.execute(
+            text("INSERT INTO security_audit_chain VALUES (1, 3, :h, 0, :g, NULL)"),
+            {"h": prev, "g": "0" * 64},
+        )
+        db.session.commit()
+        upgrade()
+        assert db.session.execute(text("SELECT keyed_from FROM security_audit_chain")).scalar() == 4
+        before = verify_chain()
+        assert before.ok and before.checked == 3
+        log_event(EventType.LOGOUT, description="first keyed event")
+        after = verify_chain()
+        assert after.ok and after.checked == 4
+        db.engine.dispose()
