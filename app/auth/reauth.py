@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from flask import current_app, flash, jsonify, redirect, request, session, url_for
 
 from app.access import safe_next_url, wants_json
+from app.api import API_PREFIX
 from app.plugin import first_hook_result
 
 AUTH_AT_KEY = "_portal_auth_at"
@@ -103,7 +104,10 @@ def reauth_url(return_to: str | None = None) -> str:
 def reauth_response(return_to: str | None = None):
     """The answer to a sensitive request of a session whose authentication is too old."""
     target = reauth_url(return_to)
-    if wants_json():
+    # A form POST is redirected even when it asks for JSON: the limits of code and password
+    # forms count 401 answers as wrong guesses, and a stolen cookie must not spend the owner's.
+    api = request.path.startswith(API_PREFIX + "/")
+    if api or (wants_json() and request.method in ("GET", "HEAD")):
         response = jsonify(error="re-authentication required", status=401, reauth_url=target)
         response.status_code = 401
         return response

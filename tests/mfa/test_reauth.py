@@ -196,3 +196,25 @@ def test_a_required_role_with_a_stale_session_can_reach_reauth_to_enrol(app, cli
     assert client.get("/auth/reauth?next=/mfa/setup").status_code == 200  # no loop to /mfa/setup
     assert reauthenticate(client, next_url="/mfa/setup").headers["Location"] == "/mfa/setup"
     assert client.get("/mfa/setup").status_code == 200
+
+
+@pytest.mark.config(MFA_RATE_LIMIT="2 per 5 minutes")
+def test_refusals_for_an_old_session_spend_none_of_the_owners_code_attempts(app, enrol):
+    """The guard's answer to a form POST is a redirect, JSON asked for or not: the code forms'
+    limits count 401 answers, and a stolen cookie must not use them to lock the owner out."""
+    alice = enrol("alice")
+    owner = signed_in_with_mfa(app, alice, alice.code(-1))
+    thief = copied_client(app, owner)
+    age_authentication(thief, PAST_TIMEOUT)
+    token = csrf_from(thief.get("/mfa/").get_data(as_text=True))
+    for path in ["/mfa/backup-codes", "/mfa/disable"] * 3:
+        refused = thief.post(
+            path,
+            data={"password": "x", "code": "000000", "csrf_token": token},
+            headers={"Accept": "application/json"},
+        )
+        assert refused.status_code == 303
+    other = app.test_client()
+    flow = MfaFlow(other, AuthActions(other))
+    flow.password_step("alice")
+    assert flow.submit_code(alice.code()).status_code == 302
