@@ -8,6 +8,8 @@ import re
 
 import pyotp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.extensions import db
 from plugins.mfa import service
@@ -218,3 +220,20 @@ def test_refusals_for_an_old_session_spend_none_of_the_owners_code_attempts(app,
     flow = MfaFlow(other, AuthActions(other))
     flow.password_step("alice")
     assert flow.submit_code(alice.code()).status_code == 302
+
+
+@given(password=st.text(max_size=300), code=st.text(max_size=80))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_reauth_input_is_a_clear_refusal_never_an_error(app, enrol_once, password, code):
+    client = enrol_once
+    token = csrf_from(client.get("/auth/reauth").get_data(as_text=True))
+    response = client.post("/auth/reauth", data={"password": password, "code": code, "csrf_token": token})
+    assert response.status_code in (400, 401, 429)
+    assert 'class="error"' in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def enrol_once(app, enrol):
+    """One signed-in client with MFA on, shared by a property test's examples."""
+    alice = enrol("alice")
+    return signed_in_with_mfa(app, alice, alice.code())
