@@ -89,6 +89,15 @@ def password():
     return render_template("auth/password.html", form=form), status
 
 
+def _reauth_page(form: ReauthForm, factor, next_url: str | None, status: int, retry_after: int | None):
+    response = current_app.make_response(
+        (render_template("auth/reauth.html", form=form, factor=factor, next_url=next_url), status)
+    )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 @bp.route("/reauth", methods=["GET", "POST"])
 def reauth():
     """Confirm it is you before a sensitive change: the password, and the second factor if any.
@@ -103,12 +112,7 @@ def reauth():
         form.code.label.text = factor.label
 
     def page(status: int, retry_after: int | None = None):
-        response = current_app.make_response(
-            (render_template("auth/reauth.html", form=form, factor=factor, next_url=next_url), status)
-        )
-        if retry_after:
-            response.headers["Retry-After"] = str(retry_after)
-        return response
+        return _reauth_page(form, factor, next_url, status, retry_after)
 
     if not form.validate_on_submit():
         return page(400 if request.method == "POST" else 200)
