@@ -4,31 +4,18 @@ back to the form."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from app.auth.passwords import verify_password
-from app.auth.reauth import AUTH_AT_KEY
 from app.extensions import db
 from app.models import User
 from tests.conftest import PASSWORD
 from tests.support.browser import chromium_page, screenshot
+from tests.support.reauth import age_browser_session
 from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "a brand new passphrase 42"
-
-
-def age_browser_session(app, page, seconds: int) -> None:
-    """Rewrite the browser's signed session cookie as if it had signed in ``seconds`` ago (the
-    clock the guard reads), signed with the portal's own key."""
-    serializer = app.session_interface.get_signing_serializer(app)
-    name = app.config["SESSION_COOKIE_NAME"]
-    cookie = next(c for c in page.context.cookies() if c["name"] == name)
-    data = serializer.loads(cookie["value"])
-    data[AUTH_AT_KEY] = int(time.time()) - seconds
-    page.context.add_cookies([{**cookie, "value": serializer.dumps(data)}])
 
 
 def test_an_old_session_confirms_the_password_then_changes_it(app, make_user):

@@ -40,3 +40,14 @@ def reauthenticate(
     if code is not None:
         data["code"] = code
     return client.post(url, data=data)
+
+
+def age_browser_session(app, page, seconds: int) -> None:
+    """Rewrite the browser's signed session cookie as if it had signed in ``seconds`` ago (the
+    clock the guard reads), signed with the portal's own key."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = next(c for c in page.context.cookies() if c["name"] == name)
+    data = serializer.loads(cookie["value"])
+    data[AUTH_AT_KEY] = int(time.time()) - seconds
+    page.context.add_cookies([{**cookie, "value": serializer.dumps(data)}])
