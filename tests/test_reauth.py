@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from app import create_app
 from app.auth.passwords import verify_password
-from app.auth.reauth import AUTH_AT_KEY, REAUTH_REQUIRED_SCHEMA, reauth_next, reauth_required
+from app.auth.reauth import (
+    AUTH_AT_KEY,
+    REAUTH_REQUIRED_SCHEMA,
+    reauth_next,
+    reauth_required,
+    requires_reauth,
+)
 from app.config import ConfigError
 from app.extensions import db
 from app.models import User
@@ -293,3 +299,17 @@ def test_the_timeout_setting_is_validated(tmp_path, value):
                 "REAUTH_TIMEOUT_SECONDS": value,
             }
         )
+
+
+@pytest.mark.plugins("mfa", "security", "performance", "cache", "plans")
+def test_exactly_the_credential_changes_are_guarded(app):
+    """A guard dropped by a refactoring (or a new credential change without one) shows here."""
+    guarded = {endpoint for endpoint, view in app.view_functions.items() if requires_reauth(view)}
+    assert guarded == {
+        "auth.password",
+        "admin.change_role",
+        "mfa.setup",
+        "mfa.backup_codes",
+        "mfa.disable",
+        "mfa.admin_reset",
+    }

@@ -136,6 +136,11 @@ def reauth_required(view: F | None = None, *, return_to: str | None = None):
     return decorate(view) if view is not None else decorate
 
 
+def requires_reauth(view: Callable[..., Any] | None) -> bool:
+    """Whether ``view`` is guarded by ``reauth_required`` (the URL-map test lists them)."""
+    return bool(getattr(view, "_portal_reauth", False))
+
+
 # For the OpenAPI part of a plugin whose /api/v1 operation is guarded: its 401 answer.
 REAUTH_REQUIRED_SCHEMA = {
     "type": "object",
