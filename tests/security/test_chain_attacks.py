@@ -10,6 +10,8 @@ import stat
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.events import EventType, Severity
@@ -350,3 +352,25 @@ def test_migration_0009_keeps_an_old_chain_verifiable(tmp_path):
         after = verify_chain()
         assert after.ok and after.checked == 4
         db.engine.dispose()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    line=st.one_of(
+        st.text(max_size=300),
+        st.builds(
+            lambda prefix, body: prefix + json.dumps(body),
+            st.text(max_size=20),
+            st.dictionaries(
+                st.sampled_from(["id", "time", "hash", "prev_hash", "stored", "event", "metadata"]),
+                st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=30)),
+            ),
+        ),
+    )
+)
+def test_any_siem_line_is_parsed_or_skipped_never_an_error(line):
+    """A SIEM file is outside input: a line is an event, or it is skipped."""
+    from plugins.security.siem_check import _parse
+
+    parsed = _parse(line)
+    assert parsed is None or isinstance(parsed[0]["id"], int)
