@@ -102,7 +102,9 @@ class RepeatMemory:
 
 
 def _memory(app: Flask) -> RepeatMemory:
-    return app.extensions["security"].setdefault("repeats", RepeatMemory())
+    state = app.extensions["security"]
+    memory = state.get("repeats")  # read first: every request asks, and a new memory is not free
+    return memory if memory is not None else state.setdefault("repeats", RepeatMemory())
 
 
 def identity(row: dict[str, Any]) -> str:

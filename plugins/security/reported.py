@@ -24,58 +24,65 @@ MAX_KEYS = 10_000
 
 
 class ReportedMemory:
-    """Keys reported in this process and when (monotonic) each stops counting; oldest first."""
+    """Per key: until when (monotonic) its reports count, and how many there were; oldest first."""
 
     def __init__(self, max_keys: int = MAX_KEYS) -> None:
         self.lock = threading.Lock()
-        self.until: OrderedDict[str, float] = OrderedDict()
+        self.entries: OrderedDict[str, list] = OrderedDict()
         self.max_keys = max_keys
 
-    def known(self, key: str) -> bool:
-        now = time.monotonic()
+    def count(self, key: str) -> int:
+        """Reports of ``key`` within its window (0 once the window is over)."""
         with self.lock:
-            until = self.until.get(key)
-            if until is None:
-                return False
-            if until <= now:
-                del self.until[key]
-                return False
-            return True
+            entry = self.entries.get(key)
+            if entry is None:
+                return 0
+            if entry[0] <= time.monotonic():
+                del self.entries[key]
+                return 0
+            return entry[1]
 
-    def remember(self, key: str, seconds: float) -> None:
+    def add(self, key: str, seconds: float, count: int) -> None:
+        """Set the count of ``key``; a new key's window starts now."""
         with self.lock:
-            self.until[key] = time.monotonic() + seconds
-            self.until.move_to_end(key)
-            while len(self.until) > self.max_keys:
-                self.until.popitem(last=False)
+            entry = self.entries.get(key)
+            if entry is None:
+                self.entries[key] = [time.monotonic() + seconds, count]
+                while len(self.entries) > self.max_keys:
+                    self.entries.popitem(last=False)
+            else:
+                entry[1] = count
 
 
 def _memory(app: Flask) -> ReportedMemory:
-    return app.extensions["security"].setdefault("reported", ReportedMemory())
+    state = app.extensions["security"]
+    memory = state.get("reported")
+    return memory if memory is not None else state.setdefault("reported", ReportedMemory())
 
 
-def _first_in_storage(app: Flask, key: str, seconds: int) -> bool:
-    """Whether no process has reported ``key`` in the last ``seconds`` (True without a storage)."""
+def _allowed_by_storage(app: Flask, key: str, seconds: int, amount: int) -> bool:
+    """Whether all processes together reported ``key`` fewer than ``amount`` times (True without a
+    storage), counting this report."""
     limiter = app.extensions["security"].get("limiter")
     if limiter is None:  # rate limiting is off: this process's memory is all there is
         return True
     try:
-        # One hit of "1 per N seconds" succeeds for the first reporter only; the limiter's
-        # strategy is its in-memory fallback while the storage is down.
-        return limiter.limiter.hit(RateLimitItemPerSecond(1, seconds), SCOPE, key)
+        # "amount per N seconds": the limiter's strategy (its in-memory fallback while the
+        # storage is down) admits the first ``amount`` reporters only.
+        return limiter.limiter.hit(RateLimitItemPerSecond(amount, seconds), SCOPE, key)
     except Exception:  # an unreachable storage must not stop the report
         log.warning("could not check whether %s was reported; reporting it", SCOPE, exc_info=True)
         return True
 
 
-def first_report(key: str, seconds: int) -> bool:
-    """Whether ``key`` is reported now for the first time in ``seconds``; remember that it was.
-
-    ``key`` must hold no secret: it reaches the rate-limit storage."""
+def may_report(key: str, seconds: int, amount: int = 1) -> bool:
+    """Whether ``key`` may be reported now: fewer than ``amount`` reports of it in ``seconds``.
+    A True answer counts as one report. ``key`` must hold no secret: it reaches the storage."""
     app = current_app._get_current_object()
     memory = _memory(app)
-    if memory.known(key):
+    count = memory.count(key)
+    if count >= amount:
         return False
-    first = _first_in_storage(app, key, seconds)
-    memory.remember(key, seconds)
-    return first
+    allowed = _allowed_by_storage(app, key, seconds, amount)
+    memory.add(key, seconds, count + 1 if allowed else amount)
+    return allowed

@@ -160,3 +160,14 @@ def test_workers_without_a_shared_storage_report_a_replay_once_each(app, make_us
         replay(app, cookie, 1)
         replay(other, cookie, 1)
     assert len(_moves(app)) == 2
+
+
+def test_a_new_user_agent_on_every_request_is_reported_a_few_times_only(app, make_user):
+    from plugins.security.threats.signin import MOVES_REPORTED_PER_SESSION
+
+    cookie = _stolen_cookie(app, make_user)
+    before = _rows(app)
+    for number in range(50):
+        replay(app, cookie, 1, agent=f"scanner/{number}")
+    assert len(_moves(app)) == MOVES_REPORTED_PER_SESSION
+    assert _rows(app) - before == MOVES_REPORTED_PER_SESSION

@@ -15,12 +15,13 @@ from app.auth.sessions import SESSION_KEY
 from app.extensions import db
 from app.models import as_utc
 from plugins.security.audit import RecordedEvent
-from plugins.security.reported import first_report
+from plugins.security.reported import may_report
 from plugins.security.threats import geo
 from plugins.security.threats.detect import Detection, report
 from plugins.security.threats.models import KnownAddress
 
 FINGERPRINT_KEY = "_security_fp"
+MOVES_REPORTED_PER_SESSION = 5
 NEW_IP_NOTICE = (
     "This account was just signed in from an address it has not used before ({ip}). "
     "If that was not you, change your password now."
@@ -134,7 +135,11 @@ def check_session_change():
         return None
     which = _session_digest()
     seconds = current_app.config["SESSION_MAX_AGE_HOURS"] * 3600  # no session lives longer
-    if first_report(f"session_change:{which}:{now[0]}:{now[1]}", seconds):
+    # Once per new fingerprint, and a few fingerprints per session: a script that sends a new
+    # user agent with every request is reported, but does not write a row per request.
+    if may_report(f"session_change:{which}:{now[0]}:{now[1]}", seconds) and may_report(
+        f"session_change:{which}", seconds, amount=MOVES_REPORTED_PER_SESSION
+    ):
         session[FINGERPRINT_KEY] = now
         changed = [
             name for name, old, new in zip(("ip", "user_agent"), before, now, strict=False) if old != new
