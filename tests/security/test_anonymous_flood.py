@@ -73,3 +73,13 @@ def test_sign_in_posts_without_a_csrf_token_meet_the_sign_in_limit(app, client):
     assert codes == [400, 400, 400, 429, 429]
     page = client.get("/auth/login", environ_base=environ)
     assert page.status_code == 200  # viewing the sign-in page is never limited
+
+
+@pytest.mark.config(RATE_LIMIT_AUTH="2 per minute", RATE_LIMIT_AUTH_ACCOUNT="50 per minute")
+def test_a_signed_in_users_password_form_errors_do_not_meet_the_sign_in_limit(app, client, auth, make_user):
+    make_user("alice")
+    auth.login()
+    for _ in range(4):
+        mismatch = {"current_password": "correct horse battery staple", "new_password": "a" * 20}
+        response = auth.post("/auth/password", {**mismatch, "confirm_password": "b" * 20})
+        assert response.status_code == 400
