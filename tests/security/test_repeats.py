@@ -99,3 +99,19 @@ def test_the_memory_is_bounded_and_an_evicted_count_is_written(app):
     assert len(stored) == 30 + 20 and sum(e["metadata"].get("repeats", 0) for e in stored) == 40
     repeats.flush(app)
     assert sum(e["metadata"].get("repeats", 0) for e in events(app)) == 60
+
+
+def test_concurrent_identical_probes_are_stored_once_and_counted_exactly(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def probe_many(_):
+        client = app.test_client()
+        return [traversal(client, n).status_code for n in range(25)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = [code for batch in pool.map(probe_many, range(8)) for code in batch]
+    assert set(codes) == {404}
+    assert len(events(app)) == 1
+    repeats.flush(app)
+    first, count = events(app)
+    assert count["metadata"]["repeats"] == 8 * 25 - 1
