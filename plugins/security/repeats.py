@@ -4,13 +4,14 @@ A scanner sends the same probe hundreds of times; storing each would turn the au
 single chain lock) into the attacker's amplifier. On the request path, the first occurrence of a
 detection from one source is stored at once; identical ones within SECURITY_REPEAT_WINDOW_SECONDS
 are only counted in this process's memory. When the window has closed, the count is stored as
-one more event of the same kind, type, source and description, carrying ``repeats`` (how many
+one more event of the same type, source and description, carrying ``repeats`` (how many
 were not stored), ``first_seen`` and ``last_seen`` in its metadata: at the next occurrence, or
 by the sweep that requests run at most once a second. Stored rows are never updated (the hash
 chain is immutable), and the SIEM line follows the stored events, never the counted ones.
 
 "Identical" means the same event type, severity, client IP, user, description and metadata
-apart from what a scanner varies for free (the payload and the path). Events outside a request
+apart from what a scanner varies for free (the payload, the path, an inspected parameter's
+name). Events outside a request
 (jobs, the command line) are stored as they come, and so are the sign-in events the rules
 count.
 """
@@ -48,7 +49,8 @@ AGGREGATED_TYPES = frozenset(
         EventType.UNUSUAL_TRAFFIC,
     )
 )
-VARYING_METADATA = frozenset({"payload", "payload_digest", "path", "method"})
+# What a scanner varies for free between probes of one kind: never part of a detection's identity.
+VARYING_METADATA = frozenset({"payload", "payload_digest", "path", "method", "parameter"})
 SWEEP_SECONDS = 1.0
 
 
@@ -110,12 +112,14 @@ def _memory(app: Flask) -> RepeatMemory:
 def identity(row: dict[str, Any]) -> str:
     """What makes two events the same detection from the same source."""
     metadata = {k: v for k, v in row["metadata"].items() if k not in VARYING_METADATA}
+    # An inspection hit's description names its parameter; its metadata says all the rest.
+    description = None if "attack" in metadata else row["description"]
     parts = [
         row["event_type"],
         row["severity"],
         row["ip_address"],
         row["user_id"],
-        row["description"],
+        description,
         metadata,
     ]
     return json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
@@ -178,7 +182,7 @@ def _write_in_app_context(app: Flask, due: list[Window]) -> None:
                 user_id=row["user_id"],
                 ip=row["ip_address"],
                 user_agent=row["user_agent"],
-                description=f"{row['description']} (repeated {item.repeats} more times in {seconds:.0f} s)",
+                description=f"{row['description']} ({item.repeats} more like it in {seconds:.0f} s)",
                 metadata={
                     **row["metadata"],
                     REPEATS: item.repeats,

@@ -44,7 +44,7 @@ def test_three_hundred_identical_probes_are_one_event_then_one_count(app, client
     close_windows(app)
     traversal(client, 300)  # the next occurrence after the window writes the count, then itself
     first, count, again = events(app)
-    assert count["metadata"]["repeats"] == 299 and "repeated 299 more times" in count["description"]
+    assert count["metadata"]["repeats"] == 299 and "(299 more like it in" in count["description"]
     assert count["ip_address"] == PROBER and count["event_type"] == first["event_type"]
     assert "repeats" not in again["metadata"]
     assert [line["id"] for line in siem_lines(caplog)] == [first["id"], count["id"], again["id"]]
@@ -66,7 +66,7 @@ def test_different_sources_and_different_detections_are_stored_apart(app, client
     traversal(client, 1, ip="198.51.100.1")
     traversal(client, 2, ip="198.51.100.2")
     client.get("/?id=1' UNION SELECT password FROM users--", environ_base={"REMOTE_ADDR": "198.51.100.1"})
-    client.get("/?q=1' UNION SELECT password FROM users--", environ_base={"REMOTE_ADDR": "198.51.100.1"})
+    client.get("/?id=<script>alert(1)</script>", environ_base={"REMOTE_ADDR": "198.51.100.1"})
     assert len(events(app)) == 4
     assert repeats.flush(app) == 0  # nothing repeated, nothing to count
 
@@ -115,3 +115,12 @@ def test_concurrent_identical_probes_are_stored_once_and_counted_exactly(app):
     repeats.flush(app)
     first, count = events(app)
     assert count["metadata"]["repeats"] == 8 * 25 - 1
+
+
+def test_probes_of_one_kind_under_other_parameter_names_are_counted_together(app, client):
+    for name in ("id", "q", "page", "sort", "x1", "x2"):
+        client.get(f"/?{name}=1' UNION SELECT password FROM users--", environ_base={"REMOTE_ADDR": PROBER})
+    (first,) = events(app)
+    assert first["event_type"] == "SQL_INJECTION_ATTEMPT" and first["metadata"]["parameter"] == "id"
+    repeats.flush(app)
+    assert events(app)[1]["metadata"]["repeats"] == 5
