@@ -31,27 +31,28 @@ class ReportedMemory:
         self.entries: OrderedDict[str, list] = OrderedDict()
         self.max_keys = max_keys
 
-    def count(self, key: str) -> int:
-        """Reports of ``key`` within its window (0 once the window is over)."""
+    def take(self, key: str, seconds: float, amount: int) -> bool:
+        """Count one report of ``key`` unless ``amount`` were counted in its window (atomic: two
+        threads of one process never both take the last one)."""
+        now = time.monotonic()
         with self.lock:
             entry = self.entries.get(key)
-            if entry is None:
-                return 0
-            if entry[0] <= time.monotonic():
-                del self.entries[key]
-                return 0
-            return entry[1]
-
-    def add(self, key: str, seconds: float, count: int) -> None:
-        """Set the count of ``key``; a new key's window starts now."""
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is None:
-                self.entries[key] = [time.monotonic() + seconds, count]
+            if entry is None or entry[0] <= now:
+                self.entries.pop(key, None)
+                entry = self.entries[key] = [now + seconds, 0]
                 while len(self.entries) > self.max_keys:
                     self.entries.popitem(last=False)
-            else:
-                entry[1] = count
+            if entry[1] >= amount:
+                return False
+            entry[1] += 1
+            return True
+
+    def exhaust(self, key: str, amount: int) -> None:
+        """Mark ``key`` as reported ``amount`` times (another process did it)."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                entry[1] = amount
 
 
 def _memory(app: Flask) -> ReportedMemory:
@@ -80,9 +81,9 @@ def may_report(key: str, seconds: int, amount: int = 1) -> bool:
     A True answer counts as one report. ``key`` must hold no secret: it reaches the storage."""
     app = current_app._get_current_object()
     memory = _memory(app)
-    count = memory.count(key)
-    if count >= amount:
-        return False
-    allowed = _allowed_by_storage(app, key, seconds, amount)
-    memory.add(key, seconds, count + 1 if allowed else amount)
-    return allowed
+    if not memory.take(key, seconds, amount):
+        return False  # this process knows: no round trip to the storage
+    if _allowed_by_storage(app, key, seconds, amount):
+        return True
+    memory.exhaust(key, amount)
+    return False

@@ -171,3 +171,18 @@ def test_a_new_user_agent_on_every_request_is_reported_a_few_times_only(app, mak
         replay(app, cookie, 1, agent=f"scanner/{number}")
     assert len(_moves(app)) == MOVES_REPORTED_PER_SESSION
     assert _rows(app) - before == MOVES_REPORTED_PER_SESSION
+
+
+def test_the_reported_memory_is_atomic_bounded_and_forgets_after_its_window():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plugins.security.reported import ReportedMemory
+
+    memory = ReportedMemory(max_keys=3)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        taken = list(pool.map(lambda _: memory.take("move", 60, 2), range(200)))
+    assert taken.count(True) == 2
+    for key in ("a", "b", "c", "d"):
+        memory.take(key, 60, 1)
+    assert list(memory.entries) == ["b", "c", "d"]
+    assert memory.take("gone", 0, 1) and memory.take("gone", 0, 1)  # a window of 0 s is over at once
