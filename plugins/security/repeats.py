@@ -47,6 +47,7 @@ AGGREGATED_TYPES = frozenset(
         EventType.VPN_DETECTED,
         EventType.GEO_LOCATION_ANOMALY,
         EventType.UNUSUAL_TRAFFIC,
+        EventType.SYSTEM_ERROR,  # a request that reliably fails would otherwise write each time
     )
 )
 # What a scanner varies for free between probes of one kind: never part of a detection's identity.
