@@ -9,7 +9,9 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from app import ConfigError
 from plugins.security import inspection, patterns
+from tests.conftest import portal
 from tests.security.adversarial import ADVERSARIAL, MATCHERS, benign, build
 from tests.security.conftest import events
 
@@ -119,5 +121,26 @@ def test_the_issues_requests_cost_what_a_benign_one_of_their_size_costs(client, 
     # A benign request costs 1-2 ms here, a crafted one on the old signatures 30-400x that.
     assert crafted_cost < 5 * benign_cost, f"{name}: {crafted_cost / benign_cost:.1f}x a benign request"
     longest = max(len(text) for text in inspected if text.startswith(value[:2]))
-    assert longest >= min(len(value), 8192)  # it was read
+    assert longest >= min(len(value), app.config["SECURITY_INSPECT_MAX_VALUE_BYTES"])  # it was read
     assert not [e for e in events(app) if e["event_type"] in ("SQL_INJECTION_ATTEMPT", "XSS_ATTEMPT")]
+
+
+@pytest.mark.config(SECURITY_INSPECT_MAX_VALUE_BYTES=1024)
+def test_each_value_is_inspected_up_to_its_own_bound(client, app):
+    """Past the per-value bound a value is not read, but one huge field cannot use up the
+    request's budget: the field after it is still inspected."""
+    padding = "a, " * 400  # 1,200 characters: the payload after it lies past the bound
+    client.get("/auth/login", query_string={"late": padding + "<script>alert(1)</script>"})
+    assert events(app, event_type="XSS_ATTEMPT") == []
+    huge = padding * 60  # 72,000 characters: more than the request's whole budget
+    client.get("/auth/login", query_string=[("big", huge), ("q", "<script>alert(1)</script>")])
+    (event,) = events(app, event_type="XSS_ATTEMPT")
+    assert event["metadata"]["parameter"] == "q"
+
+
+@pytest.mark.parametrize("value", ["10", "x", "-1"])
+def test_a_bad_value_bound_stops_startup_naming_it(tmp_path, value):
+    with pytest.raises(ConfigError) as error:
+        with portal(tmp_path, PORTAL_PLUGINS="security", SECURITY_INSPECT_MAX_VALUE_BYTES=value):
+            pass
+    assert str(error.value).startswith("SECURITY_INSPECT_MAX_VALUE_BYTES:")
