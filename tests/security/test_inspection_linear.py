@@ -52,7 +52,11 @@ def test_each_family_costs_linear_time_on_its_adversarial_input(family, head, pi
     assert ratio < LINEAR_BOUND, f"{family} on {head + piece!r}: 64 KB costs {ratio:.1f}x 8 KB"
 
 
-@pytest.mark.parametrize(("family", "head", "piece"), CASES[::3])
+# What the decoding reads: entities, numeric references, percent escapes, a backslash-quote.
+DECODING = [("decoding", "", piece) for piece in ("&#1", "&#x", "&a", "&amp;", "%25", "%2", "\\'")]
+
+
+@pytest.mark.parametrize(("family", "head", "piece"), CASES[::3] + DECODING)
 def test_the_whole_classification_costs_linear_time(family, head, piece):
     """Decoding (URL, HTML entities) and every family together, without the verdict cache."""
     ratio = cost_ratio(patterns._classify, build(head, piece, 8192), build(head, piece, 65536))
