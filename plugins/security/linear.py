@@ -24,10 +24,11 @@ _OUTSIDE = {"s": f"[{WHITESPACE}]", "S": f"[^{WHITESPACE}]", "w": f"[{WORD}]", "
 _UNSUPPORTED = ("(?=", "(?!", "(?<", "(?P=")
 # Python's case-insensitive "i" also matches the Turkish dotted and dotless i; RE2's does not.
 _TURKISH_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
-# Room for the automata of the larger signatures (counted repetitions of Unicode classes): with
-# RE2's default 8 MB a long adversarial text could exhaust the state cache and fall back to the
-# slower (still linear) simulation.
-MAX_MEMORY = 64 << 20
+# Memory for each pattern's program and its cache of automaton states (RE2's default): what one
+# worker can be made to hold. The signatures' automata fit in it on every adversarial text the
+# tests and bench/bench_inspection.py build; a pattern whose cache would overflow (a counted
+# window after a keyword) slows down 100x or more and has no place here.
+MAX_MEMORY = 8 << 20
 
 
 def translate(source: str) -> str:

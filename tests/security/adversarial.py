@@ -67,7 +67,8 @@ def benign(size: int) -> str:
 
 
 def label(head: str, piece: str) -> str:
-    return repr(head + piece) + (" (head once)" if head else "")
+    """How the input reads: "'" + ' ' * n."""
+    return (f"{head!r} + " if head else "") + f"{piece!r} * n"
 
 
 def _new(search: Callable[[bytes], bool]) -> Callable[[str], bool]:
