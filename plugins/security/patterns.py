@@ -4,10 +4,13 @@ must match, ordinary text ("O'Brien", "select a plan", "<3") must not.
 
 The signatures are written in Python's syntax and searched by RE2 (see plugins.security.linear):
 anything a stranger sends costs time linear in its length, however it is crafted. A signature
-has no counted window after a keyword ("select" then at most 60 characters, then "from"): an
+has no counted window after a keyword ("cast(" then at most 80 characters, then "as int"): an
 automaton must remember every overlapping start of such a window, so text that repeats the
-keyword exhausts RE2's state cache and runs 100-1000x slower. Those windows are open-ended
-instead (they end at the value's end, which inspection bounds), matching more, never less."""
+keyword exhausts RE2's state cache and runs 100-1000x slower. The windows of "cast(" and
+"case when" are open-ended instead (to the value's end, which inspection bounds: they match
+more, never less); "select" is followed by the shape of a select list (items separated by
+commas, each perhaps aliased), where it was any 60 characters of words, commas and spaces, so
+that a long sentence with "select" and "from accounts" in it is not taken for SQL."""
 
 from __future__ import annotations
 
@@ -16,10 +19,9 @@ import html
 import re
 from urllib.parse import unquote
 
-from plugins.security.linear import compile_linear, prepare
+from plugins.security.linear import compile_linear, compile_test, prepare
 
-SQLI = compile_linear(
-    r"""
+SQLI_SIGNATURES = r"""
       ['"`)]\s*(?:or|and|xor|\|\||&&)\s*(?:not\s+)?['"(]{0,2}\s*[\w@]+['"]?\s*(?:=|<>|!=|<|>|\blike\b|\bis\b|\bbetween\b|\bin\b\s*\(|$|--|\#|/\*)
     | ['"`)]\s*(?:or|and)\s+['"]?[\w@]+['"]?\s*(?:--|\#|/\*)
     | ['"]\s*(?:or|and)\s+['"]{1,2}\s*=\s*['"]
@@ -36,17 +38,15 @@ SQLI = compile_linear(
     | @@(?:version|datadir|hostname|servername)\b|\bversion\s*\(\s*\)|\bdatabase\s*\(\s*\)|\bcurrent_user\s*\(\s*\)
     | ['"`]\s*(?:--|\#|/\*)
     | \border\s+by\s+\d+\s*(?:--|\#|/\*|$)
-    | \bselect\b\s+(?:\*\s*from\b|@@|count\s*\(|[\w,\s]*?\bfrom\s+(?:users?|accounts?|admin\w*|passwords?|information_schema|dual|mysql|pg_\w+|sys\w*)\b)
+    | \bselect\b\s+(?:\*\s*from\b|@@|count\s*\(|(?:(?:distinct|all|top\s+\d+)\s+)?[\w@.()*'"]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w@.()*'"]+(?:\s+as\s+\w+)?)*\s+from\s+(?:users?|accounts?|admin\w*|passwords?|information_schema|dual|mysql|pg_\w+|sys\w*)\b)
     | \bselect\s*\(\s*(?:select|sleep|case|char|\d)
     | \bcase\s+when\b.+?\bthen\b.+?\belse\b
     | \bchar\s*\(\s*\d+\s*(?:,\s*\d+\s*)+\)|\bchr\s*\(\s*\d+\s*\)\s*(?:\|\||\+)
     | /\*!?\d*\s*(?:union|select|or|and)\b|\b(?:union|select)\s*/\*
     | \bhaving\s+\d+\s*=\s*\d+
     """
-)
 
-XSS = compile_linear(
-    r"""
+XSS_SIGNATURES = r"""
       <\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|xml|xss|template|portal)\b
     | <[^>]*?[\s/"'](?:on[a-z]{3,20})\s*=
     | ['"]\s*(?:on[a-z]{3,20})\s*=\s*\S
@@ -59,10 +59,8 @@ XSS = compile_linear(
     | <\s*(?:img|body|input|video|audio|details|marquee|isindex|select|textarea|keygen|a|div|form|button)\b[^>]*\b(?:src|href|action)\s*=\s*['"]?\s*(?:javascript|x\b)
     | \{\{\s*constructor\b|\$\{\s*alert|<!\[cdata\[
     """
-)
 
-TRAVERSAL = compile_linear(
-    r"""
+TRAVERSAL_SIGNATURES = r"""
       (?:^|[/\\=])\.\.(?:[/\\]|;/|$)
     | \.\.[/\\]\.\.
     | (?:^|[/\\])(?:etc[/\\](?:passwd|shadow|hosts|group|issue)|proc[/\\]self[/\\]\w+|windows[/\\]win\.ini|boot\.ini|winnt[/\\]|\.ssh[/\\]|\.git[/\\](?:config|head)|\.env$|web-inf[/\\]web\.xml)
@@ -70,7 +68,10 @@ TRAVERSAL = compile_linear(
     | \x00
     | ^[a-z]:\\(?:windows|winnt|boot\.ini|inetpub)
     """
-)
+
+SQLI = compile_test(SQLI_SIGNATURES)
+XSS = compile_test(XSS_SIGNATURES)
+TRAVERSAL = compile_test(TRAVERSAL_SIGNATURES)
 
 # The quoted tautology "or 'x'='x'" needs a backreference, which RE2 lacks: RE2 finds each
 # "or 'a'='b'" (only one can start at a position, none inside another) and Python compares.
@@ -92,9 +93,9 @@ def _same_letters(left: bytes, right: bytes) -> bool:
 
 
 CATEGORIES = (
-    ("sql_injection", lambda data: SQLI.search(data) is not None or _tautology(data)),
-    ("xss", lambda data: XSS.search(data) is not None),
-    ("path_traversal", lambda data: TRAVERSAL.search(data) is not None),
+    ("sql_injection", lambda data: SQLI(data) or _tautology(data)),
+    ("xss", XSS),
+    ("path_traversal", TRAVERSAL),
 )
 # Values made only of these characters cannot carry any of the signatures: skip the search.
 # (Python's re is linear here: one class, anchored at both ends, nothing to backtrack into.)

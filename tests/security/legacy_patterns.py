@@ -1,11 +1,13 @@
-"""The request-inspection signatures as they were before the move to RE2, compiled with Python's
-backtracking ``re``: the reference the RE2 patterns are checked against (same verdicts on random
-input) and the "before" column of bench/bench_inspection.py. Never used by the portal."""
+"""Two references for the RE2 signatures, both under Python's backtracking ``re``: the signatures
+as they were before the move to RE2 (the "before" column of bench/bench_inspection.py), and the
+portal's current signature sources read by Python's ``re`` (what RE2 must agree with exactly,
+save its ASCII-only word boundary). Never used by the portal."""
 
 from __future__ import annotations
 
 import re
 
+from plugins.security import patterns
 from plugins.security.patterns import normalise
 
 _FLAGS = re.IGNORECASE | re.DOTALL
@@ -72,12 +74,29 @@ CATEGORIES = (("sql_injection", SQLI), ("xss", XSS), ("path_traversal", TRAVERSA
 HARMLESS = re.compile(r"[A-Za-z0-9 _.@:+\-]*")
 
 
-def legacy_classify(value: str) -> str | None:
-    """The category the old patterns give ``value`` (same steps as the old classify, no cache)."""
+def _classify_with(categories, value: str) -> str | None:
     if HARMLESS.fullmatch(value):
         return None
     text = normalise(value)
-    for name, pattern in CATEGORIES:
+    for name, pattern in categories:
         if pattern.search(text):
             return name
     return None
+
+
+def legacy_classify(value: str) -> str | None:
+    """The category the old patterns give ``value`` (same steps as the old classify, no cache)."""
+    return _classify_with(CATEGORIES, value)
+
+
+_TAUTOLOGY_BACKREFERENCE = r"""| \b(?:or|and)\s+(['"])(\w*)\1\s*=\s*(['"])\2\3"""
+SAME_SOURCES = (
+    ("sql_injection", re.compile(patterns.SQLI_SIGNATURES + _TAUTOLOGY_BACKREFERENCE, _FLAGS | re.VERBOSE)),
+    ("xss", re.compile(patterns.XSS_SIGNATURES, _FLAGS | re.VERBOSE)),
+    ("path_traversal", re.compile(patterns.TRAVERSAL_SIGNATURES, _FLAGS | re.VERBOSE)),
+)
+
+
+def same_sources_classify(value: str) -> str | None:
+    """The category the portal's signature sources give ``value`` under Python's ``re``."""
+    return _classify_with(SAME_SOURCES, value)
