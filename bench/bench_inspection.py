@@ -27,7 +27,7 @@ SIZES = (1024, 8192, 65536)
 
 
 def measure(check, text: str, repeat: int) -> float:
-    """Seconds per call: the minimum over ``repeat`` timed loops of at least a millisecond."""
+    """Return seconds per call: the minimum over ``repeat`` timed loops of at least a millisecond."""
     start = time.thread_time()
     check(text)
     first = time.thread_time() - start
@@ -45,7 +45,7 @@ def _time(check, text: str, loops: int) -> float:
 
 
 def run_family(family: str, engine: str, args) -> dict[int, tuple[float, float, str, bool]]:
-    """{size: (benign seconds, worst seconds, worst input, projected)}."""
+    """Measure one family on one engine: {size: (benign s, worst s, worst input, projected)}."""
     check = MATCHERS[engine][family]
     results: dict[int, tuple[float, float, str, bool]] = {}
     previous: dict[tuple[str, str], float] = {}
@@ -69,7 +69,7 @@ def run_family(family: str, engine: str, args) -> dict[int, tuple[float, float, 
 
 
 def _projection(at_1k: float | None, at_8k: float | None, size: int) -> float | None:
-    """The 64 KB time an input would take, growing from 8 KB as it grew from 1 to 8 KB."""
+    """Project the 64 KB time of an input, growing from 8 KB as it grew from 1 to 8 KB."""
     if size != SIZES[-1] or not at_1k or not at_8k:
         return None
     exponent = max(1.0, math.log(at_8k / at_1k) / math.log(SIZES[1] / SIZES[0]))

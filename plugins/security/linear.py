@@ -34,7 +34,7 @@ MAX_MEMORY = 8 << 20
 
 
 def translate(source: str) -> str:
-    """``source``, a verbose, case-insensitive, dot-all Python pattern, in RE2's syntax."""
+    """Rewrite ``source``, a verbose, case-insensitive, dot-all Python pattern, in RE2's syntax."""
     out: list[str] = []
     in_class = False
     class_body = 0  # where the current class's members start: a "]" there is a member
@@ -71,17 +71,17 @@ def translate(source: str) -> str:
 
 
 def compile_linear(source: str) -> re2._Regexp:
-    """``source`` (see ``translate``) compiled by RE2, to be searched in ``prepare``'d bytes."""
+    """Compile ``source`` (see ``translate``) with RE2, to search ``prepare``'d bytes."""
     options = re2.Options()
     options.max_mem = MAX_MEMORY
     return re2.compile(translate(source).encode("utf-8"), options=options)
 
 
 def compile_test(source: str) -> Callable[[bytes], bool]:
-    """Whether ``source`` occurs in ``prepare``'d bytes. An anchored match after a lazy prefix
-    is one forward pass of the automaton; a search would also run it backwards from the end of
-    the match to find where the match starts, which on text matching at its very end (a
-    quote-and-"or" repeated) cost 100-200x a forward pass."""
+    """Return a test of whether ``source`` occurs in ``prepare``'d bytes. An anchored match
+    after a lazy prefix is one forward pass of the automaton; a search would also run it
+    backwards from the end of the match to find where the match starts, which on text matching
+    at its very end (a quote-and-"or" repeated) cost 100-200x a forward pass."""
     options = re2.Options()
     options.max_mem = MAX_MEMORY
     options.never_capture = True
@@ -90,7 +90,7 @@ def compile_test(source: str) -> Callable[[bytes], bool]:
 
 
 def prepare(text: str) -> bytes:
-    """``text`` as the UTF-8 bytes the compiled patterns search (searching bytes spares the
+    """Encode ``text`` as the UTF-8 bytes the compiled patterns search (searching bytes spares the
     wrapper's character offsets); a lone surrogate, which has no UTF-8 form, becomes "?", a
     character every signature treats alike."""
     if not text.isascii():

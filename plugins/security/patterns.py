@@ -87,7 +87,7 @@ def _tautology(data: bytes) -> bool:
 
 
 def _same_letters(left: bytes, right: bytes) -> bool:
-    """Whether two words are equal ignoring case, letter by letter as Python's re compares."""
+    """Compare two words ignoring case, letter by letter as Python's re compares them."""
     a, b = left.decode("utf-8"), right.decode("utf-8")
     return len(a) == len(b) and all(x == y or x.lower() == y.lower() for x, y in zip(a, b, strict=True))
 

@@ -58,7 +58,7 @@ BENIGN_TEXT = (
 
 
 def build(head: str, piece: str, size: int) -> str:
-    """``head`` then ``piece`` repeated: ``size`` characters."""
+    """Return ``head`` then ``piece`` repeated: ``size`` characters."""
     return (head + piece * (size // len(piece) + 1))[:size]
 
 
@@ -67,7 +67,7 @@ def benign(size: int) -> str:
 
 
 def label(head: str, piece: str) -> str:
-    """How the input reads: "'" + ' ' * n."""
+    """Show how the input reads: "'" + ' ' * n."""
     return (f"{head!r} + " if head else "") + f"{piece!r} * n"
 
 

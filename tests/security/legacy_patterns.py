@@ -85,7 +85,7 @@ def _classify_with(categories, value: str) -> str | None:
 
 
 def legacy_classify(value: str) -> str | None:
-    """The category the old patterns give ``value`` (same steps as the old classify, no cache)."""
+    """Return the category the old patterns give ``value`` (same steps as the old classify, no cache)."""
     return _classify_with(CATEGORIES, value)
 
 
@@ -98,5 +98,5 @@ SAME_SOURCES = (
 
 
 def same_sources_classify(value: str) -> str | None:
-    """The category the portal's signature sources give ``value`` under Python's ``re``."""
+    """Return the category the portal's signature sources give ``value`` under Python's ``re``."""
     return _classify_with(SAME_SOURCES, value)

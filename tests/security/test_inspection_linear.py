@@ -24,7 +24,7 @@ LINEAR_BOUND = 22
 
 
 def cost_ratio(check, small: str, large: str, rounds: int = 9) -> float:
-    """The cost of ``check(large)`` over that of ``check(small)``: each the minimum over rounds
+    """Return the cost of ``check(large)`` over that of ``check(small)``: each the minimum over rounds
     that alternate the two, each round a loop of calls long enough to time."""
     loops = [_loops(check, small), _loops(check, large)]
     best = [float("inf"), float("inf")]
@@ -77,7 +77,7 @@ def test_the_measure_catches_the_old_quadratic_signatures():
 
 
 def _paired_costs(send_a, send_b, rounds: int = 11) -> tuple[float, float]:
-    """The minimum time of each of two requests over rounds that alternate them (after one of
+    """Time two requests: the minimum of each over rounds that alternate them (after one of
     each, which compiles templates and fills caches)."""
     send_a(), send_b()
     best = [float("inf"), float("inf")]
@@ -91,7 +91,7 @@ def _paired_costs(send_a, send_b, rounds: int = 11) -> tuple[float, float]:
 
 
 def _encoded(prefix: str, text: str, size: int) -> str:
-    """``prefix`` and ``text`` form-encoded, cut to ``size`` bytes (never inside a %XX)."""
+    """Form-encode ``prefix`` and ``text``, cut to ``size`` bytes (never inside a %XX)."""
     encoded = (prefix + quote_plus(text))[:size]
     percent = encoded.rfind("%", len(encoded) - 2)
     return encoded[:percent] if percent >= 0 else encoded
