@@ -92,4 +92,7 @@ SETTINGS: tuple[Setting, ...] = (
         "request headers inspected",
     ),
     Setting("SECURITY_INSPECT_MAX_BYTES", 65_536, as_int(256, 10_485_760), "bytes of a request inspected"),
+    Setting(
+        "SECURITY_INSPECT_MAX_VALUE_BYTES", 8_192, as_int(64, 10_485_760), "bytes of one value inspected"
+    ),
 )
