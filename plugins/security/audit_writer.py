@@ -88,6 +88,7 @@ class AuditWriter:
         self._engine = None
         self._conn: Connection | None = None
         self._closing = self._drained = False
+        self._writing = 0
         self.stats = WriterStats()
         _live.add(self)
 
@@ -119,6 +120,20 @@ class AuditWriter:
                     self.stats.timed_out += 1
                     return LATE, None
         return (STORED, pending.stored) if pending.state == STORED else (FAILED, None)
+
+    def backlog(self) -> int:
+        """How many rows wait in the queue (not counting a batch being written)."""
+        with self._cond:
+            return len(self._queue)
+
+    def pending(self) -> int:
+        """How many rows are queued or being written."""
+        with self._cond:
+            return len(self._queue) + self._writing
+
+    def running(self) -> bool:
+        with self._cond:
+            return self._thread is not None and self._pid == os.getpid()
 
     def is_writer_thread(self) -> bool:
         return self._thread is threading.current_thread()
@@ -190,6 +205,7 @@ class AuditWriter:
                 batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
                 for pending in batch:
                     pending.state = "writing"
+                self._writing = len(batch)
                 if batch or due or waiters:
                     self._drained = self._drained or (final and not self._queue)
                     return batch, due, waiters
@@ -261,6 +277,7 @@ class AuditWriter:
         late = []
         with self._cond:
             self.stats.batches += 1
+            self._writing = 0
             for pending, row in zip(batch, stored, strict=True):
                 pending.state, pending.stored = (STORED, row) if row is not None else (FAILED, None)
                 self.stats.stored += row is not None
