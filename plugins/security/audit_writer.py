@@ -154,8 +154,10 @@ class AuditWriter:
         """Run every flusher now and wait for it; return what each wrote."""
         done, results = threading.Event(), {}
         with self._cond:
-            self._flush_waiters.append((done, results))
             self._ensure_thread()
+            if self._thread is None:  # shut down: the final flush has run
+                return results
+            self._flush_waiters.append((done, results))
             self._cond.notify_all()
         done.wait(timeout)
         return results
@@ -172,12 +174,18 @@ class AuditWriter:
             thread.join(timeout)
 
     def _ensure_thread(self) -> None:
-        if self._pid != os.getpid():  # a forked child: the parent's thread and connection are not ours
-            self._queue.clear()
-            self._thread = self._conn = self._engine = None
-            self._closing = self._drained = False
         if self._thread is None and not self._closing:
             self._start_thread()
+
+    def _forget_parent(self) -> None:
+        """In a forked child (gunicorn's workers): the parent's thread, rows and connection are
+        not ours; ``os.register_at_fork`` calls this before the child runs anything else."""
+        self._cond = threading.Condition()  # the parent's thread may have held it at the fork
+        self._queue.clear()
+        self._flush_waiters = []
+        self._thread = self._conn = self._engine = None
+        self._pid, self._writing = None, 0
+        self._closing = self._drained = False
 
     def _start_thread(self) -> threading.Thread:
         self._pid = os.getpid()
@@ -223,19 +231,27 @@ class AuditWriter:
                 app = self._app()
                 if app is None:
                     break
-                batch, flushers, waiters = work
-                if not (batch or flushers or waiters):
-                    self._drop_connection()
-                    continue
-                with app.app_context():
-                    if batch:
-                        self._write_batch(batch)
-                    results = {name: self._run_flusher(f) for name, f in self._named(flushers)}
-                for done, answer in waiters:
-                    answer.update(results)
-                    done.set()
+                try:
+                    self._do(app, *work)
+                except Exception:  # the writer must outlive one bad iteration
+                    log.exception("audit writer iteration failed")
         finally:
             self._drop_connection()
+            with self._cond:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _do(self, app: Flask, batch: list[Pending], flushers: list[Flusher], waiters: list) -> None:
+        if not (batch or flushers or waiters):
+            self._drop_connection()
+            return
+        with app.app_context():
+            if batch:
+                self._write_batch(batch)
+            results = {name: self._run_flusher(f) for name, f in self._named(flushers)}
+        for done, answer in waiters:
+            answer.update(results)
+            done.set()
 
     def _named(self, flushers: list[Flusher]):
         return [(name, f) for name, f in self._flushers.items() if f in flushers]
@@ -298,6 +314,15 @@ class AuditWriter:
             log.exception("could not write buffered counts")
             self._drop_connection()
             return 0
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_live):
+        if writer._pid is not None:
+            writer._forget_parent()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
