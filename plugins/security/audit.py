@@ -170,11 +170,11 @@ def _append_in_held_transaction(conn, row: dict[str, Any]) -> dict[str, Any]:
 def _append(row: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """Store ``row`` through this process's writer; return (outcome, stored row or None)."""
     app = current_app._get_current_object()
-    writer: AuditWriter = app.extensions["security"]["audit_writer"]
+    writer: AuditWriter | None = app.extensions.get("security", {}).get("audit_writer")
     held = _session_write_connection()
     if held is not None:
         return STORED, _append_in_held_transaction(held, row)
-    if writer.is_writer_thread():  # never wait for ourselves
+    if writer is None or writer.is_writer_thread():  # no writer (plugin not set up), or ourselves
         with db.engine.connect() as conn:
             stored = append_batch(conn, [row])[0]
             conn.commit()
