@@ -77,7 +77,7 @@ class AuditWriter:
 
     def __init__(self, app: Flask, append: Callable, on_late: Callable, *, queue_size: int, batch_size: int):
         self._app = weakref.ref(app)
-        self._append, self._on_late = append, on_late  # append(conn, rows) -> stored rows
+        self._append, self._on_late = append, on_late  # append(conn, rows) -> stored rows, committed
         self.queue_size, self.batch_size = queue_size, batch_size
         self._cond = threading.Condition()
         self._queue: deque[Pending] = deque()
@@ -276,10 +276,7 @@ class AuditWriter:
 
     def _commit(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         try:
-            conn = self._connection()
-            stored = self._append(conn, rows)
-            conn.commit()
-            return stored
+            return self._append(self._connection(), rows)
         except Exception:
             log.exception("could not append %d audit events", len(rows))
             self._drop_connection()

@@ -54,7 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMIT_API", "300 per 15 minutes", as_limit, "requests per API endpoint and client"),
     Setting("RATE_LIMIT_ENDPOINTS", "", as_endpoint_limits, "per-endpoint overrides: ep=limit|ep=POLICY"),
     Setting(
-        "RATE_LIMIT_AUTH_ENDPOINTS", "auth.login,auth.password", as_list, "endpoints under the AUTH policy"
+        "RATE_LIMIT_AUTH_ENDPOINTS",
+        "auth.login,auth.password,auth.reauth",
+        as_list,
+        "endpoints under the AUTH policy",
     ),
     Setting("RATE_LIMIT_MFA_ENDPOINTS", "mfa.verify", as_list, "endpoints under the MFA policy"),
     Setting("RATE_LIMIT_EXEMPT_ENDPOINTS", "core.healthz,core.readyz", as_list, "never limited"),
@@ -68,7 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
     # audit log
     Setting("SECURITY_AUDIT_ENABLED", True, as_bool, "record security events in security_events"),
     Setting("SECURITY_EVENTS_RETENTION_DAYS", 90, as_int(1, 3650), "purge events older than this"),
-    Setting("SECURITY_AUDIT_KEY", None, as_optional_str, "optional HMAC key for the audit hash chain"),
+    Setting(
+        "SECURITY_AUDIT_KEY", None, as_optional_str, "HMAC key of the audit chain; else instance/audit-key"
+    ),
     Setting("SECURITY_AUDIT_WAIT_SECONDS", 5.0, as_float(0.1, 120), "longest wait for an event's commit"),
     Setting("SECURITY_AUDIT_QUEUE_SIZE", 10_000, as_int(1, 1_000_000), "events queued per process at most"),
     Setting("SECURITY_AUDIT_BATCH_SIZE", 200, as_int(1, 10_000), "events appended per transaction at most"),
