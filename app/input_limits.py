@@ -7,22 +7,35 @@
 - ``<int:...>`` in URLs: Werkzeug's converter has no maximum, and a number above the id
   column's range raised an error in the query (SQLite: OverflowError above 2^63-1; PostgreSQL:
   "integer out of range" above 2^31-1). Such a number names nothing: 404.
+- Output: Flask writes a datetime as an HTTP date ("Tue, 01 Dec 2026 21:20:12 GMT"), which is
+  not the ``format: date-time`` the API documents; the provider writes RFC 3339 in UTC.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
+from app.timestamps import rfc3339
+
 # The portal's ids are INTEGER columns: 32 bits on PostgreSQL. A route over a BIGINT column
 # declares its own bound: <int(max=9223372036854775807):id>.
 LARGEST_ID = 2**31 - 1
 
 
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    return DefaultJSONProvider.default(value)
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
+    default = staticmethod(_default)
+
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
             return super().loads(s, **kwargs)

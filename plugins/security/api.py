@@ -78,8 +78,8 @@ def rate_limits():
                 "identifier": row.identifier,
                 "endpoint": row.endpoint,
                 "request_count": row.request_count,
-                "first_request": row.first_request.isoformat(),
-                "last_request": row.last_request.isoformat(),
+                "first_request": row.first_request,  # the JSON provider writes RFC 3339
+                "last_request": row.last_request,
             }
             for row in rows
         ]

@@ -24,6 +24,7 @@ IP = {
     "required": True,
     "schema": {"type": "string"},
     "description": "IPv4 or IPv6",
+    "example": "203.0.113.7",
 }
 ALERT_REF = {"$ref": "#/components/schemas/SecurityAlert"}
 
