@@ -131,6 +131,16 @@ def openapi() -> dict:
             "hash": {"type": "string", "description": "SHA-256 (or HMAC) chain hash of the event"},
         },
     }
+    rejection_schema = {
+        "type": "object",
+        "properties": {
+            "identifier": {"type": "string"},
+            "endpoint": {"type": "string"},
+            "request_count": {"type": "integer"},
+            "first_request": {"type": "string", "format": "date-time"},
+            "last_request": {"type": "string", "format": "date-time"},
+        },
+    }
     return {
         "tags": [{"name": "security", "description": "Audit log and rate limiting (admin)"}],
         "components": {"schemas": {"SecurityEvent": event_schema}},
@@ -204,9 +214,7 @@ def openapi() -> dict:
                                 "application/json": {
                                     "schema": {
                                         "type": "object",
-                                        "properties": {
-                                            "items": {"type": "array", "items": {"type": "object"}}
-                                        },
+                                        "properties": {"items": {"type": "array", "items": rejection_schema}},
                                     }
                                 }
                             },
