@@ -12,12 +12,17 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from app.extensions import db
-from app.models import User
-from app.plugin import call_hook
 from app.timestamps import rfc3339
 from plugins.security.threats.models import SecurityAlert
-from tests.api.conftest import ALL_PLUGINS, API_PREFIX, concrete_path, operations
-from tests.conftest import AuthActions
+from tests.api.conftest import (
+    ALL_PLUGINS,
+    API_PREFIX,
+    concrete_path,
+    operations,
+    portal_of_its_own,
+    seed_api_users,
+    signed_in,
+)
 
 LOOKS_LIKE_A_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -31,7 +36,8 @@ def test_rfc3339_writes_utc_with_its_offset():
     assert rfc3339(None) is None
 
 
-def test_the_json_provider_writes_datetimes_as_rfc3339(app):
+def test_the_json_provider_writes_datetimes_as_rfc3339(portal_app):
+    app = portal_app
     with app.test_request_context():
         body = app.json.dumps(
             {"naive": datetime(2026, 12, 1, 21, 20), "aware": datetime(2026, 1, 2, tzinfo=UTC)}
@@ -51,24 +57,22 @@ def _times(value, where: str = ""):
         yield where, value
 
 
-@pytest.fixture
-def admin(app, make_user):
-    make_user("api-admin", role="admin")
-    make_user("api-client")
-    with app.app_context():
-        users = {user.role: user for user in db.session.scalars(db.select(User))}
-        call_hook("portal_demo_seed", users)
-        db.session.add(SecurityAlert(title="probe", severity="HIGH", rule="probe", subject="203.0.113.9"))
-        db.session.commit()
-    client = app.test_client()
-    actions = AuthActions(client)
-    assert actions.login("api-admin").status_code == 302
-    client.environ_base["HTTP_X_CSRFTOKEN"] = actions.csrf_token("/")
-    return client
+@pytest.fixture(scope="module")
+def portal_app(tmp_path_factory):
+    config = {"PORTAL_PLUGINS": ",".join(ALL_PLUGINS), "MFA_REQUIRED_ROLES": ""}
+    with portal_of_its_own(tmp_path_factory.mktemp("api-times"), **config) as app:
+        seed_api_users(app)
+        with app.app_context():
+            db.session.add(SecurityAlert(title="probe", severity="HIGH", rule="probe", subject="203.0.113.9"))
+            db.session.commit()
+        yield app
 
 
-@pytest.mark.plugins(*ALL_PLUGINS)
-@pytest.mark.config(MFA_REQUIRED_ROLES="")
+@pytest.fixture(scope="module")
+def admin(portal_app):
+    return signed_in(portal_app, "admin")
+
+
 def test_every_date_time_the_api_answers_has_an_offset(admin):
     blocked = admin.post(f"{API_PREFIX}/security/ips/203.0.113.9/block", json={"minutes": 5})
     assert blocked.status_code == 201
@@ -91,8 +95,6 @@ def test_every_date_time_the_api_answers_has_an_offset(admin):
     assert ("/security/ips/{ip}", ".ip.first_seen") in places
 
 
-@pytest.mark.plugins(*ALL_PLUGINS)
-@pytest.mark.config(MFA_REQUIRED_ROLES="")
 def test_the_csv_export_writes_times_with_their_offset(admin):
     response = admin.get("/security/events.csv")
     assert response.status_code == 200
