@@ -54,7 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMIT_API", "300 per 15 minutes", as_limit, "requests per API endpoint and client"),
     Setting("RATE_LIMIT_ENDPOINTS", "", as_endpoint_limits, "per-endpoint overrides: ep=limit|ep=POLICY"),
     Setting(
-        "RATE_LIMIT_AUTH_ENDPOINTS", "auth.login,auth.password", as_list, "endpoints under the AUTH policy"
+        "RATE_LIMIT_AUTH_ENDPOINTS",
+        "auth.login,auth.password,auth.reauth",
+        as_list,
+        "endpoints under the AUTH policy",
     ),
     Setting("RATE_LIMIT_MFA_ENDPOINTS", "mfa.verify", as_list, "endpoints under the MFA policy"),
     Setting("RATE_LIMIT_EXEMPT_ENDPOINTS", "core.healthz,core.readyz", as_list, "never limited"),
