@@ -6,7 +6,7 @@ from typing import Any
 
 from limits import parse_many
 
-from app.config import Setting, as_bool, as_choice, as_int, as_list, as_optional_str
+from app.config import Setting, as_bool, as_choice, as_float, as_int, as_list, as_optional_str
 
 POLICY_NAMES = ("AUTH", "MFA", "API", "DEFAULT")
 
@@ -74,6 +74,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECURITY_AUDIT_KEY", None, as_optional_str, "HMAC key of the audit chain; else instance/audit-key"
     ),
+    Setting(
+        "SECURITY_REPEAT_WINDOW_SECONDS",
+        60,
+        as_int(0, 86_400),
+        "identical detections from one source within this time are stored once, then counted (0: off)",
+    ),
+    Setting(
+        "SECURITY_REPEAT_MAX_KEYS", 5000, as_int(10, 1_000_000), "detections counted at once per process"
+    ),
+    Setting("SECURITY_AUDIT_WAIT_SECONDS", 5.0, as_float(0.1, 120), "longest wait for an event's commit"),
+    Setting("SECURITY_AUDIT_QUEUE_SIZE", 10_000, as_int(1, 1_000_000), "events queued per process at most"),
+    Setting("SECURITY_AUDIT_BATCH_SIZE", 200, as_int(1, 10_000), "events appended per transaction at most"),
+    Setting("SECURITY_COUNTS_FLUSH_SECONDS", 10, as_int(0, 3600), "how long rate-limit counts are buffered"),
     # request inspection
     Setting("SECURITY_INSPECTION_MODE", "log", as_choice("off", "log", "block"), "off, log or block"),
     Setting(
@@ -83,4 +96,7 @@ SETTINGS: tuple[Setting, ...] = (
         "request headers inspected",
     ),
     Setting("SECURITY_INSPECT_MAX_BYTES", 65_536, as_int(256, 10_485_760), "bytes of a request inspected"),
+    Setting(
+        "SECURITY_INSPECT_MAX_VALUE_BYTES", 8_192, as_int(64, 10_485_760), "bytes of one value inspected"
+    ),
 )
