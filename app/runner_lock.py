@@ -75,7 +75,9 @@ class PostgresRunnerLock:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
         if got:
             for name, value in KEEPALIVE_SETTINGS.items():  # settable by any role, per session
-                conn.execute(text("SELECT set_config(:name, :value, false)"), {"name": name, "value": str(value)})
+                conn.execute(
+                    text("SELECT set_config(:name, :value, false)"), {"name": name, "value": str(value)}
+                )
         conn.commit()
         if got:
             self._conn = conn
