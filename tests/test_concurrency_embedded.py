@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -96,6 +97,11 @@ def test_fifty_concurrent_sign_ins_then_page_loads_and_a_clean_stop(tmp_path):
         pages = load_pages(base, sessions, total=PAGE_LOADS, concurrency=CROWD)
         assert pages.successes == PAGE_LOADS, pages.summary()
         assert signed.server_errors == pages.server_errors == 0
+        # No header names the server software; a body over MAX_CONTENT_LENGTH is refused while
+        # it is read (waitress would otherwise buffer up to 1 GB of it first).
+        assert "Server" not in sessions[0].get(base + "/").headers
+        oversized = requests.post(base + "/auth/login", data=b"x" * (3 * 1024 * 1024), timeout=60)
+        assert oversized.status_code == 413
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, "".join(lines)[-3000:]

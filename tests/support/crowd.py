@@ -72,7 +72,10 @@ def sign_in_all(base: str, credentials: list[tuple[str, str]]) -> tuple[Outcome,
                 timeout=REQUEST_TIMEOUT,
             )
             status = response.status_code
-            ok = status == 302 and f"Welcome, {username}" in session.get(base + "/", timeout=REQUEST_TIMEOUT).text
+            ok = (
+                status == 302
+                and f"Welcome, {username}" in session.get(base + "/", timeout=REQUEST_TIMEOUT).text
+            )
         except requests.Timeout:
             with lock:
                 outcome.timeouts += 1
