@@ -28,8 +28,11 @@ def _tune_sqlite(dbapi_connection, connection_record) -> None:
 
 def init_app(app) -> None:
     """Install the connection settings once per process (engines are created lazily)."""
+    from app import connection_hold
+
     if not event.contains(Engine, "connect", _tune_sqlite):
         event.listen(Engine, "connect", _tune_sqlite)
+    connection_hold.init_app(app)
 
 
 def engine_options(url: str, serve_threads: int) -> dict:

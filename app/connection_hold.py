@@ -1,0 +1,78 @@
+"""Give the request's pooled connection back before a side transaction asks for another.
+
+A request's ORM session keeps its connection from its first query to its commit or its end. Work
+that must commit apart from the request (the threat rules, the alerts, the cache's reads) opens a
+connection of its own; asked for while the session still holds one, that is one thread holding a
+connection while it waits for a second. With more threads than connections every connection can
+end up held by a thread waiting for another, until the pool gives up: the 500s of a busy portal.
+
+``release_if_read_only`` ends the session's transaction when it has written nothing (a commit
+with nothing to write: no statement is sent but COMMIT), so the thread holds no connection when
+it asks for the next one. A transaction that wrote, or locked rows, is left alone: ending it
+early would commit the view's work half-done or drop its locks.
+
+Whether a transaction wrote is tracked per connection from the statements it sent: anything but
+a plain read marks it, until the next transaction begins.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+WROTE = "portal_transaction_wrote"
+READS = ("SELECT", "PRAGMA", "SHOW", "EXPLAIN")
+LOCKING = ("FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KEY SHARE", "ADVISORY")
+
+
+def statement_writes(statement: str) -> bool:
+    """Whether ``statement`` may write or take a lock the transaction must keep (when unsure:
+    yes)."""
+    text = statement.lstrip().upper()
+    if not text.startswith(READS):
+        return True
+    return any(clause in text for clause in LOCKING)
+
+
+def _note_statement(conn, cursor, statement, parameters, context, executemany) -> None:
+    if not conn.info.get(WROTE) and statement_writes(statement):
+        conn.info[WROTE] = True
+
+
+def _forget_writes(conn) -> None:
+    conn.info.pop(WROTE, None)
+
+
+def init_app(app) -> None:
+    """Track writes on every engine (once per process)."""
+    for name, listener in (("before_cursor_execute", _note_statement), ("begin", _forget_writes)):
+        if not event.contains(Engine, name, listener):
+            event.listen(Engine, name, listener)
+
+
+def transaction_wrote(session: Session) -> bool:
+    """Whether ``session``'s open transaction has pending changes or sent a write."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    return bool(session.connection().info.get(WROTE))
+
+
+def release_if_read_only(session: Session) -> bool:
+    """End ``session``'s transaction (its connection back to the pool) unless it wrote; return
+    whether the session now holds no connection."""
+    if not session.in_transaction():
+        return True
+    if transaction_wrote(session):
+        return False
+    session.commit()
+    return True
+
+
+def release_request_connection() -> bool:
+    """``release_if_read_only`` for the current app's request session, if it has one open."""
+    from app.extensions import db
+
+    if not db.session.registry.has():
+        return True
+    return release_if_read_only(db.session())
