@@ -61,9 +61,10 @@ def transaction_wrote(session: Session) -> bool:
 def release_if_read_only(session: Session) -> bool:
     """End ``session``'s transaction (its connection back to the pool) unless it wrote; return
     whether the session now holds no connection."""
-    if not session.in_transaction():
+    transaction = session.get_transaction()
+    if transaction is None:
         return True
-    if transaction_wrote(session):
+    if not transaction.is_active or transaction_wrote(session):  # (committing: its listeners)
         return False
     session.commit()
     return True
