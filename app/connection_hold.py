@@ -72,8 +72,10 @@ def release_if_read_only(session: Session) -> bool:
 
 def release_request_connection() -> bool:
     """``release_if_read_only`` for the current app's request session, if it has one open."""
+    from flask import has_app_context
+
     from app.extensions import db
 
-    if not db.session.registry.has():
+    if not has_app_context() or not db.session.registry.has():
         return True
     return release_if_read_only(db.session())
