@@ -12,16 +12,23 @@ it asks for the next one. A transaction that wrote, or locked rows, is left alon
 early would commit the view's work half-done or drop its locks.
 
 Whether a transaction wrote is tracked per connection from the statements it sent: anything but
-a plain read marks it, until the next transaction begins.
+a plain read marks it, until the next transaction begins. Side work that cannot wait for a
+transaction that wrote is put off with ``after_commit_released``: it runs once that transaction
+has committed and given its connection back (and never, if it rolls back).
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+log = logging.getLogger(__name__)
 WROTE = "portal_transaction_wrote"
+AFTER_COMMIT, COMMITTED = "portal_after_commit", "portal_after_commit_committed"
 READS = ("SELECT", "PRAGMA", "SHOW", "EXPLAIN")
 LOCKING = ("FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KEY SHARE", "ADVISORY")
 
@@ -44,11 +51,36 @@ def _forget_writes(conn) -> None:
     conn.info.pop(WROTE, None)
 
 
+def _committed(session: Session) -> None:
+    work = session.info.pop(AFTER_COMMIT, None)
+    if work:
+        session.info.setdefault(COMMITTED, []).extend(work)
+
+
+def _run_committed(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    session.info.pop(AFTER_COMMIT, None)  # ended without a commit: that work is dropped
+    for work in session.info.pop(COMMITTED, ()):
+        try:
+            work()
+        except Exception:  # side work must not break the request that committed
+            log.exception("work put off until the commit failed")
+
+
 def init_app(app) -> None:
-    """Track writes on every engine (once per process)."""
+    """Track writes on every engine and run put-off work after commits (once per process)."""
     for name, listener in (("before_cursor_execute", _note_statement), ("begin", _forget_writes)):
         if not event.contains(Engine, name, listener):
             event.listen(Engine, name, listener)
+    for name, listener in (("after_commit", _committed), ("after_transaction_end", _run_committed)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def after_commit_released(session: Session, work: Callable[[], object]) -> None:
+    """Run ``work`` once ``session``'s transaction has committed and released its connection."""
+    session.info.setdefault(AFTER_COMMIT, []).append(work)
 
 
 def transaction_wrote(session: Session) -> bool:

@@ -4,8 +4,9 @@ It writes on its own connections (``db.engine.begin()``), never on the request's
 a cache write cannot commit a view's half-done changes. Before it checks one out, the request's
 transaction is ended if it wrote nothing (``app.connection_hold``), so that the thread never holds
 one connection while it waits for another; a request that did write keeps its transaction: the
-lookup then reads on that same connection, and an optional write (an entry, read counts) is
-skipped rather than queued behind it. Reads are recorded in a buffer and
+lookup then reads on that same connection, an entry computed during it is stored once it has
+committed (never, if it rolls back: the value may rest on its writes), and read counts wait for
+the next flush. Reads are recorded in a buffer and
 written in one batch at most once a second (last access and access count feed the LRU).
 """
 
@@ -22,7 +23,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from app.connection_hold import release_request_connection
+from app.connection_hold import after_commit_released, release_request_connection
 from app.database import SQLITE_BUSY_TIMEOUT_MS, upsert_insert
 from app.extensions import db
 from app.models import utcnow
@@ -59,7 +60,7 @@ def _optional_write() -> Iterator[Connection]:
     SQLite it waits OPTIONAL_WRITE_WAIT_MS for the one writer's lock, not the portal's usual
     ten seconds: the lock may be held by this very request's unfinished transaction, which
     cannot end while the request waits. The write then fails fast, counted as a cache error; when
-    the request's transaction wrote, it is not tried at all."""
+    the request's transaction wrote, it is not tried at all (``set`` puts it off instead)."""
     if not release_request_connection():
         raise WriteSkipped("the request's transaction holds its connection")
     with db.engine.begin() as conn:
@@ -154,6 +155,8 @@ class DatabaseBackend:
     def _flush_touches_if_due(self) -> None:
         if time.monotonic() - self._touched_at < TOUCH_FLUSH_SECONDS:
             return
+        if not release_request_connection():  # the request wrote: the counts wait for later
+            return
         try:
             self.flush_touches(optional=True)
         except SQLAlchemyError as error:  # the hit stands; only its count is lost
@@ -180,6 +183,9 @@ class DatabaseBackend:
 
     def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool:
         if len(blob) > self.max_bytes:
+            return False
+        if not release_request_connection():  # the request wrote: store after its commit
+            after_commit_released(db.session(), lambda: self.set(key, blob, ttl, tags))
             return False
         now = utcnow()
         row = {
