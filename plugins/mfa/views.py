@@ -70,8 +70,7 @@ def index():
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def setup():
     user = current_user._get_current_object()
     if service.is_enabled(user.id):
@@ -102,8 +101,7 @@ def setup():
 
 
 @bp.route("/backup-codes", methods=["POST"])
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def backup_codes():
     user = current_user._get_current_object()
     form = RegenerateForm()
@@ -129,8 +127,7 @@ def backup_codes():
 
 
 @bp.route("/disable", methods=["POST"])
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def disable():
     user = current_user._get_current_object()
     if not service.is_enabled(user.id):
@@ -161,8 +158,7 @@ def disable():
 
 @bp.route("/verify", methods=["GET", "POST"])
 @public
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def verify():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
