@@ -30,7 +30,7 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def _binding(user: User) -> str:
+def _binding(user) -> str:
     """A keyed digest of what a password change changes (never the hash itself)."""
     return keyed_digest(f"device:{user.id}:{user.password_hash}", 32)
 
@@ -57,8 +57,9 @@ def remember_device(user: User) -> None:
         return response
 
 
-def device_of(user: User | None) -> str | None:
-    """The device id of this request's device cookie if it is valid for ``user``, else None."""
+def device_of(user) -> str | None:
+    """The device id of this request's device cookie if it is valid for ``user`` (a User, or a
+    row with its id, password_hash and active), else None."""
     raw = request.cookies.get(COOKIE_NAME)
     if user is None or not user.active or not raw or len(raw) > MAX_COOKIE_LENGTH:
         return None

@@ -38,6 +38,18 @@ def find_user(username: str) -> User | None:
     return by_name.get(exact) or by_name.get(normal)
 
 
+def find_account(username: str):
+    """The id, password hash and active flag of the user a form names, read on a connection of
+    its own that goes back to the pool at once: a request guard must not hold the session's
+    connection while the rest of the request waits for others."""
+    exact, normal = username.strip(), normalize_username(username)
+    query = db.select(User.id, User.username, User.password_hash, User.active)
+    with db.engine.connect() as conn:
+        rows = conn.execute(query.where(User.username.in_({exact, normal}))).all()
+    by_name = {row.username: row for row in rows}
+    return by_name.get(exact) or by_name.get(normal)
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The active user with this username and password, or None (same work either way)."""
     user = find_user(username)

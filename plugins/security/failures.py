@@ -19,7 +19,7 @@ from flask_login import current_user
 from app.auth import guesses
 from app.auth.devices import device_of
 from app.auth.guesses import GuessLimit, Reservation
-from app.auth.service import find_user, keyed_digest
+from app.auth.service import find_account, keyed_digest
 from app.events import EventType, Severity
 from app.models import User
 from app.signals import lockout_lifted
@@ -48,16 +48,17 @@ def device_limit() -> str:
     return config["RATE_LIMIT_AUTH_DEVICE"] or config["RATE_LIMIT_AUTH_ACCOUNT"]
 
 
-def device_key(user: User, device: str) -> str:
+def device_key(user, device: str) -> str:
     generation = guesses.generation(DEVICE_SCOPE, str(user.id))
     return f"device:{user.id}:{generation}:{keyed_digest(device)}"
 
 
-def _account_user() -> User | None:
-    """The user the guess is for: the named one, or the signed-in one (password change)."""
+def _account_user():
+    """The user the guess is for (id, password hash, active): the named one, or the signed-in
+    one (a password change)."""
     if request.form.get("username") is None and current_user.is_authenticated:
         return current_user._get_current_object()
-    return find_user(policies.submitted_username())
+    return find_account(policies.submitted_username())
 
 
 def request_limits() -> list[GuessLimit]:
