@@ -132,6 +132,7 @@ def _headers(response, policy: str, amount: int, window: int, remaining: int, re
     name = policy.lower()
     response.headers["X-RateLimit-Limit"] = str(amount)
     response.headers["X-RateLimit-Remaining"] = str(remaining)
+    response.headers["X-RateLimit-Reset"] = str(int(time.time()) + (reset or 0))
     response.headers["RateLimit-Policy"] = f'"{name}";q={amount};w={window}'
     response.headers["RateLimit"] = f'"{name}";r={remaining};t={reset or 0}'
 
