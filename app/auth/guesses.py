@@ -26,6 +26,7 @@ from flask import Flask, Response, current_app, make_response, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,16 @@ class Reservation:
         places, self.places = self.places, []
         for place in places:
             _give_back(place.limiter, place.item, place.identifiers(), place.reset_at)
+
+
+class GuessRefused(TooManyRequests):
+    """A 429 for a guess a limit refused: the app's error page shows the message; the security
+    plugin, when enabled, records it like its own rejections and answers with its 429 page."""
+
+    def __init__(self, message: str, reservation: Reservation) -> None:
+        super().__init__(message, retry_after=reservation.retry_after)
+        self.identifier = reservation.refused.key if reservation.refused else "unknown"
+        self.limit = str(reservation.refused_item or "")
 
 
 class GuessStore:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_login import current_user
-from werkzeug.exceptions import TooManyRequests
 
 from app.auth import guesses
-from app.auth.guesses import GuessLimit, Reservation
-from app.signals import request_rate_limited
+from app.auth.guesses import GuessLimit, GuessRefused, Reservation
 from plugins.mfa.pending import pending_user_id
 
 USER_SCOPE = "mfa-codes-user"
@@ -68,14 +66,7 @@ def _reserve() -> Reservation:
 
 
 def _refuse(reservation: Reservation):
-    limit, item = reservation.refused, reservation.refused_item
-    request_rate_limited.send(
-        current_app._get_current_object(),
-        identifier=limit.key,
-        endpoint=request.endpoint,
-        limit=str(item),
-    )
-    raise TooManyRequests(BREACH_MESSAGE, retry_after=reservation.retry_after)
+    raise GuessRefused(BREACH_MESSAGE, reservation)
 
 
 def limit_wrong_codes(view):

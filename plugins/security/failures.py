@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from app.auth import guesses
 from app.auth.devices import device_of
-from app.auth.guesses import GuessLimit, Reservation
+from app.auth.guesses import GuessLimit, GuessRefused, Reservation
 from app.auth.service import find_account, keyed_digest
 from app.events import EventType, Severity
 from app.models import User
@@ -137,6 +137,18 @@ def _headers(response, policy: str, amount: int, window: int, remaining: int, re
     response.headers["RateLimit"] = f'"{name}";r={remaining};t={reset or 0}'
 
 
+def handle_refused_guess(refused: GuessRefused):
+    """Error handler: a guess refused by a plugin's own limit (the mfa plugin's wrong codes) is
+    recorded like the plugin's rejections and answered with its 429 page."""
+    record_rejection(refused.identifier, refused.limit)
+    return too_many_requests(
+        refused.description,
+        retry_after=refused.retry_after,
+        identifier=refused.identifier,
+        limit=refused.limit,
+    )
+
+
 def forget_failures(sender, user: User, **_) -> None:
     """An administrator lifted ``user``'s lockouts: forget the failures counted for the account
     and for every browser of it."""
@@ -146,4 +158,5 @@ def forget_failures(sender, user: User, **_) -> None:
 
 
 def setup(app: Flask) -> None:
+    app.register_error_handler(GuessRefused, handle_refused_guess)
     lockout_lifted.connect(forget_failures, sender=app)

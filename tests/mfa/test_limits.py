@@ -99,3 +99,23 @@ def test_concurrent_wrong_codes_are_checked_at_most_the_limit(app, enrol, events
             codes = list(pool.map(guess, range(40)))
     assert codes.count(401) == 5 and codes.count(429) == 35, codes
     assert [kind for kind, _ in events].count("MFA_FAILURE") == 5  # codes checked
+
+
+@pytest.mark.plugins("mfa", "security")
+@pytest.mark.config(MFA_LOCKOUT_THRESHOLD=50, SECURITY_AUTO_BLOCK=False)
+def test_a_refused_code_is_recorded_like_every_rejection(app, enrol, flow):
+    from app.extensions import db
+    from plugins.security.models import RateLimitRecord
+
+    user = enrol("alice")
+    flow.password_step()
+    assert [flow.submit_code(f"00000{i}").status_code for i in range(5)] == [401] * 5
+    refused = flow.submit_code(user.code())
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 300
+    assert "Too many wrong codes" in refused.get_data(as_text=True)
+    with app.app_context():
+        rows = {
+            (r.identifier, r.endpoint): r.request_count
+            for r in db.session.scalars(db.select(RateLimitRecord))
+        }
+    assert rows == {(f"mfa-user:{user.user_id}", "mfa.verify"): 1}
