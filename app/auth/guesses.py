@@ -107,8 +107,17 @@ class GuessStore:
     """The storage of one app's guess limits, with an in-memory stand-in while it is down."""
 
     def __init__(self, uri: str) -> None:
-        options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if uri.startswith("redis") else {}
-        storage = MemoryStorage() if uri.startswith("memory") else storage_from_string(uri, **options)
+        if uri.startswith("redis"):
+            import redis
+
+            # A Redis that stops answering must fail fast (then memory takes over); many threads
+            # at once must wait for a pooled connection rather than fail as if it were down.
+            pool = redis.BlockingConnectionPool.from_url(
+                uri, max_connections=64, timeout=5, socket_connect_timeout=0.5, socket_timeout=0.5
+            )
+            storage = storage_from_string(uri, connection_pool=pool)
+        else:
+            storage = MemoryStorage() if uri.startswith("memory") else storage_from_string(uri)
         self.primary = FixedWindowRateLimiter(storage)
         self.fallback = FixedWindowRateLimiter(MemoryStorage())
         self.down_until = 0.0

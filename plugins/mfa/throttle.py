@@ -58,9 +58,8 @@ def _reserve() -> Reservation:
     if address.ok:
         own.places.extend(address.places)
         return own
-    place = own.tightest()
-    if place is not None and place.remaining == place.item.amount - 1:
-        return own  # a clean record: this user's first code in the window
+    if all(place.remaining == place.item.amount - 1 for place in own.places):
+        return own  # a clean record: this user's only code in each window
     own.release()
     return address
 

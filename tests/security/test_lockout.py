@@ -187,3 +187,34 @@ def test_lifting_the_lockout_clears_the_account_and_every_browser_of_it(app, mak
         lockout_lifted.send(app, user=db.session.get(User, carol.id))
     assert attempt(stranger, "carol", WRONG, ip="198.51.100.9").status_code == 401
     assert attempt(owner, "carol", PASSWORD, ip="203.0.113.7").status_code == 302
+
+
+def test_any_device_cookie_text_is_refused_quietly(app, make_user):
+    """Property: whatever a browser sends as the device cookie, it is never trusted unless we
+    signed it for this user, and reading it never fails."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from app.auth.devices import device_of
+
+    carol = make_user("carol")
+    cookie_text = st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=';,\\"'), max_size=700
+    )
+
+    @settings(max_examples=200, deadline=None)
+    @given(value=cookie_text)
+    def check(value):
+        with app.test_request_context(headers={"Cookie": f"{COOKIE_NAME}={value}"}):
+            assert device_of(db.session.get(User, carol.id)) is None
+
+    check()
+
+
+def test_a_bad_device_limit_names_the_variable():
+    from app import ConfigError, create_app
+
+    with pytest.raises(ConfigError, match="RATE_LIMIT_AUTH_DEVICE"):
+        create_app({"PORTAL_ENV": "testing", "PORTAL_PLUGINS": "security", "RATE_LIMIT_AUTH_DEVICE": "often"})
+    with pytest.raises(ConfigError, match="DEVICE_COOKIE_MAX_AGE_DAYS"):
+        create_app({"PORTAL_ENV": "testing", "DEVICE_COOKIE_MAX_AGE_DAYS": "0"})
