@@ -34,8 +34,9 @@ ACCOUNT_SCOPE = "auth-account"
 MESSAGES = {
     "auth-ip": "Too many failed sign-ins from your address. A browser that has signed in to your "
     "account before can still sign in; from any other, please wait.",
-    ACCOUNT_SCOPE: "Too many failed sign-ins for this account from browsers it has not signed in "
-    "from. A browser you have signed in with before can still sign in; from any other, please wait.",
+    ACCOUNT_SCOPE: "Too many failed sign-ins for this account from browsers that have not signed "
+    "in to it before. A browser you have signed in with before can still sign in; from any other, "
+    "please wait.",
     DEVICE_SCOPE: "Too many failed sign-ins from this browser. Please wait, or ask an administrator "
     "to unlock your account.",
     "mfa-ip": "Too many wrong codes from your address. Please wait a few minutes and try again.",
