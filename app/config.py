@@ -179,6 +179,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_IDLE_TIMEOUT_MINUTES", 30, as_int(1, 24 * 60), "sign out after this idle time"),
     Setting("SESSION_MAX_AGE_HOURS", 12, as_int(1, 24 * 30), "sign out this long after sign-in"),
     Setting(
+        "REAUTH_TIMEOUT_SECONDS", 300, as_int(30, 24 * 3600), "sensitive changes need a sign-in this recent"
+    ),
+    Setting(
         "DEVICE_COOKIE_MAX_AGE_DAYS", 365, as_int(1, 3650), "how long a browser that signed in stays known"
     ),
     Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),

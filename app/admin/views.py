@@ -7,6 +7,7 @@ from flask_login import current_user
 from wtforms import HiddenField, SelectField
 
 from app.admin import bp
+from app.auth.reauth import reauth_required
 from app.auth.service import end_all_sessions
 from app.events import EventType, Severity
 from app.extensions import db
@@ -96,6 +97,7 @@ def users():
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
+@reauth_required(return_to="admin.users")
 def change_role(user_id: int):
     user = db.session.get(User, user_id) or abort(404, description="No such user.")
     form = RoleForm()

@@ -38,3 +38,17 @@ class PasswordChangeForm(PortalForm):
             raise ValidationError(" ".join(problems))
         if field.data == self.current_password.data:
             raise ValidationError("Choose a password different from the current one.")
+
+
+class ReauthForm(PortalForm):
+    """Confirm it is you: the password, and the second factor's code when the account has one."""
+
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(message="Enter your password."), Length(max=MAX_PASSWORD_LENGTH)],
+    )
+    code = StringField(
+        "Code",
+        validators=[Length(max=64, message="That code is too long.")],
+        render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"},
+    )

@@ -12,6 +12,7 @@ from flask_login import current_user, login_user, logout_user
 
 from app.auth import guesses, sessions
 from app.auth.passwords import verify_password
+from app.auth.reauth import mark_authenticated
 from app.events import EventType, Severity
 from app.extensions import db, login_manager
 from app.models import User, utcnow
@@ -93,6 +94,7 @@ def complete_login(user: User) -> None:
     session.clear()
     login_user(user, fresh=True)
     session[LAST_SEEN_KEY] = int(time.time())
+    mark_authenticated()  # a fresh sign-in counts as a recent authentication
     user.last_login_at = utcnow()
     db.session.commit()
     sessions.open_session(user.id)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import public, safe_next_url
 from app.auth import bp
-from app.auth.forms import LoginForm, PasswordChangeForm
+from app.auth.forms import LoginForm, PasswordChangeForm, ReauthForm
 from app.auth.passwords import hash_password, verify_password
+from app.auth.reauth import mark_authenticated, reauth_next, reauth_required, second_factor
 from app.auth.service import (
     attempted_username,
     authenticate,
@@ -68,6 +69,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@reauth_required
 def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -89,3 +91,53 @@ def password():
         return redirect(url_for("core.home"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
+
+
+def _reauth_page(form: ReauthForm, factor, next_url: str | None, status: int, retry_after: int | None):
+    response = current_app.make_response(
+        (render_template("auth/reauth.html", form=form, factor=factor, next_url=next_url), status)
+    )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+def reauth():
+    """Confirm it is you before a sensitive change: the password, and the second factor if any.
+
+    Limited and audited like sign-in: a wrong answer is a 401 (the AUTH policy counts it per
+    address and per account) and a LOGIN_FAILURE (or MFA_FAILURE) with stage "reauth"."""
+    next_url = reauth_next(request.args.get("next"))
+    user = current_user._get_current_object()
+    factor = second_factor(user)
+    form = ReauthForm()
+    if factor is not None:
+        form.code.label.text = factor.label
+
+    def page(status: int, retry_after: int | None = None):
+        return _reauth_page(form, factor, next_url, status, retry_after)
+
+    if not form.validate_on_submit():
+        return page(400 if request.method == "POST" else 200)
+    if factor is not None and not (form.code.data or "").strip():
+        form.code.errors.append("Enter a code.")
+        return page(400)
+    if not verify_password(user.password_hash, form.password.data):
+        emit_wrong_password(user, "reauth", "wrong password on re-authentication")
+        form.password.errors.append("The password is not correct.")
+        return page(401)
+    if factor is not None:
+        result = factor.check(form.code.data)
+        if not result.ok:
+            form.code.errors.append(result.error)
+            return page(result.status, result.retry_after)
+    mark_authenticated()
+    emit_security_event(
+        EventType.LOGIN_SUCCESS,
+        Severity.LOW,
+        user=user,
+        description="re-authenticated",
+        metadata={"username": user.username, "stage": "reauth", "second_factor": factor is not None},
+    )
+    return redirect(next_url or url_for("core.home"))

@@ -30,6 +30,14 @@ HOOKSPECS: dict[str, HookSpec] = {
             first=True,
         ),
         HookSpec(
+            "portal_second_factor",
+            "(user) -> app.auth.reauth.SecondFactor | None",
+            "The second factor ``user`` must give, besides the password, to re-authenticate at "
+            "/auth/reauth before a sensitive change: a label, a hint and a check of the code that "
+            "counts and audits wrong codes. Return None when this plugin holds none for the user.",
+            first=True,
+        ),
+        HookSpec(
             "portal_request_guard",
             "() -> flask.Response | None",
             "Runs first for every request, before CSRF, idle-timeout and access checks (IP "

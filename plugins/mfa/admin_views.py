@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.access import admin_only
+from app.auth.reauth import reauth_required
 from app.extensions import db
 from app.models import User, utcnow
 from app.pagination import page_arg
@@ -64,6 +65,7 @@ def admin_unlock(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/reset", methods=["POST"])
 @admin_only
+@reauth_required(return_to="mfa.admin_users")
 def admin_reset(user_id: int):
     target = _target(user_id)
     if target.id == current_user.id:

@@ -17,7 +17,7 @@ from app.signals import emit_security_event
 from plugins.mfa import backup
 from plugins.mfa.crypto import SecretUnreadable, decrypt_secret
 from plugins.mfa.models import MfaSecret
-from plugins.mfa.totp import TOTP_PATTERN, matching_step
+from plugins.mfa.totp import TOTP_PATTERN, match_code
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def verify_code(user: User, code: str, *, now: datetime | None = None, stage: st
         return CheckResult(ok=False, locked_until=locked)
     normalized = normalize_code(code)
     method = None
+    replayed = False
     if normalized and TOTP_PATTERN.fullmatch(normalized):
         try:
             secret = decrypt_secret(record.secret_ciphertext)
@@ -73,9 +74,13 @@ def verify_code(user: User, code: str, *, now: datetime | None = None, stage: st
             # user's mistake, so not counted towards a lockout. Backup codes still work.
             log.error("MFA secret of user %s unreadable with the configured keys", user.id)
             return CheckResult(ok=False, unreadable=True)
-        step = matching_step(secret, normalized, at=now.timestamp(), last_step=record.last_used_step)
-        if step is not None and _claim_step(record.id, step):
-            method = "totp"
+        found = match_code(secret, normalized, at=now.timestamp(), last_step=record.last_used_step)
+        replayed = found.replayed
+        if found.step is not None:
+            if _claim_step(record.id, found.step):
+                method = "totp"
+            else:  # another request used this step (or a later one) just now: a replay too
+                replayed = True
     elif normalized and backup.use_code(user.id, normalized, now):
         method = "backup"
     if method is not None:
@@ -87,7 +92,7 @@ def verify_code(user: User, code: str, *, now: datetime | None = None, stage: st
         return CheckResult(ok=True, method=method, backup_codes_left=left)
     failures, locked = _record_failure(record.id, now)
     db.session.commit()
-    emit_failure(user, stage, failed_attempts=failures, locked=locked is not None)
+    emit_failure(user, stage, failed_attempts=failures, locked=locked is not None, replayed=replayed)
     return CheckResult(ok=False, locked_until=locked)
 
 
@@ -133,15 +138,21 @@ def _record_failure(record_id: int, now: datetime) -> tuple[int, datetime | None
     return failures, until
 
 
-def emit_failure(user: User, stage: str, *, failed_attempts: int | None, locked: bool) -> None:
-    """Send MFA_FAILURE (never with the code itself)."""
+def emit_failure(
+    user: User, stage: str, *, failed_attempts: int | None, locked: bool, replayed: bool = False
+) -> None:
+    """Send MFA_FAILURE (never with the code itself); a right code used twice is marked a replay."""
     metadata: dict[str, Any] = {"stage": stage, "locked": locked}
     if failed_attempts is not None:
         metadata["failed_attempts"] = failed_attempts
+    if replayed:
+        metadata["replay"] = True
     emit_security_event(
         EventType.MFA_FAILURE,
         Severity.HIGH if locked else Severity.MEDIUM,
         user=user,
-        description=f"wrong two-factor code ({stage})" + ("; locked out" if locked else ""),
+        description=("replayed" if replayed else "wrong")
+        + f" two-factor code ({stage})"
+        + ("; locked out" if locked else ""),
         metadata=metadata,
     )

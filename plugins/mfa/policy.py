@@ -9,8 +9,9 @@ from app.access import PUBLIC, access_level, wants_json
 from app.api import json_error
 from plugins.mfa import service
 
-# What such a user may still reach besides public pages: enrolment, their status, signing out.
-ALLOWED_ENDPOINTS = frozenset({"mfa.setup", "mfa.index", "mfa_api.status", "auth.logout"})
+# What such a user may still reach besides public pages: enrolment (and the re-authentication
+# it may ask for), their status, signing out.
+ALLOWED_ENDPOINTS = frozenset({"mfa.setup", "mfa.index", "mfa_api.status", "auth.reauth", "auth.logout"})
 
 
 def require_enrolment():

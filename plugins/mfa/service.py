@@ -22,7 +22,7 @@ from plugins.mfa import backup
 from plugins.mfa.checks import active_lock, emit_failure, get_record, normalize_code
 from plugins.mfa.crypto import SecretUnreadable, decrypt_secret, encrypt_secret, reencrypt
 from plugins.mfa.models import MfaBackupCode, MfaSecret
-from plugins.mfa.totp import TOTP_PATTERN, matching_step, new_secret
+from plugins.mfa.totp import TOTP_PATTERN, match_code, new_secret
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,17 @@ def confirm_enrolment(user: User, code: str, now: datetime | None = None) -> lis
     record = get_record(user.id)
     normalized = normalize_code(code)
     step = None
+    replayed = False
     if record is not None and not record.is_enabled and normalized and TOTP_PATTERN.fullmatch(normalized):
         try:
             secret = decrypt_secret(record.secret_ciphertext)
         except SecretUnreadable:  # the keys changed since the setup page: it issues a new secret
             log.warning("pending MFA secret of user %s unreadable; the setup page issues a new one", user.id)
         else:
-            step = matching_step(secret, normalized, at=now.timestamp(), last_step=record.last_used_step)
+            found = match_code(secret, normalized, at=now.timestamp(), last_step=record.last_used_step)
+            step, replayed = found.step, found.replayed
     if step is None:
-        emit_failure(user, "setup", failed_attempts=None, locked=False)
+        emit_failure(user, "setup", failed_attempts=None, locked=False, replayed=replayed)
         return None
     record.is_enabled = True
     record.enabled_at = now

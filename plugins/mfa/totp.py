@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from dataclasses import dataclass
 
 import pyotp
 import segno
@@ -23,24 +24,43 @@ def time_step(at: float) -> int:
     return int(at // INTERVAL)
 
 
-def matching_step(
+@dataclass(frozen=True)
+class TotpMatch:
+    """Which time step a code belongs to: ``step`` when it is usable, ``replayed`` when it is
+    right for a step of the window that was already used (ASVS 2.8.5 wants that recorded)."""
+
+    step: int | None
+    replayed: bool = False
+
+
+def match_code(
     secret: str, code: str, *, at: float, last_step: int | None = None, digits: int = DIGITS
-) -> int | None:
-    """The time step ``code`` belongs to (within the drift window, after ``last_step``), or None.
+) -> TotpMatch:
+    """Match ``code`` against the steps of the drift window; steps up to ``last_step`` are used.
 
     Every candidate step is compared, in constant time, so the answer's timing does not tell
     which step (if any) matched."""
     totp = pyotp.TOTP(secret, digits=digits, interval=INTERVAL)
     current = time_step(at)
     matched = None
+    replayed = False
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if step < 0:
             continue
         expected = totp.generate_otp(step)
-        if hmac.compare_digest(expected.encode(), code.encode()) and matched is None:
-            if last_step is None or step > last_step:
+        if hmac.compare_digest(expected.encode(), code.encode()):
+            if last_step is not None and step <= last_step:
+                replayed = True
+            elif matched is None:
                 matched = step
-    return matched
+    return TotpMatch(matched, replayed=replayed and matched is None)
+
+
+def matching_step(
+    secret: str, code: str, *, at: float, last_step: int | None = None, digits: int = DIGITS
+) -> int | None:
+    """The time step ``code`` belongs to (within the drift window, after ``last_step``), or None."""
+    return match_code(secret, code, at=at, last_step=last_step, digits=digits).step
 
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from app.access import public, safe_next_url
 from app.auth.passwords import verify_password
+from app.auth.reauth import reauth_required
 from app.auth.service import complete_login, emit_wrong_password, end_other_sessions
 from app.events import EventType, Severity
 from app.models import utcnow
@@ -70,6 +71,7 @@ def index():
 
 
 @bp.route("/setup", methods=["GET", "POST"])
+@reauth_required  # the page shows the secret: a copied cookie must not enrol its own device
 @throttle.limit_wrong_codes
 def setup():
     user = current_user._get_current_object()
@@ -101,6 +103,7 @@ def setup():
 
 
 @bp.route("/backup-codes", methods=["POST"])
+@reauth_required(return_to="mfa.index")
 @throttle.limit_wrong_codes
 def backup_codes():
     user = current_user._get_current_object()
@@ -127,6 +130,7 @@ def backup_codes():
 
 
 @bp.route("/disable", methods=["POST"])
+@reauth_required(return_to="mfa.index")
 @throttle.limit_wrong_codes
 def disable():
     user = current_user._get_current_object()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -91,6 +93,40 @@ def test_replay_guard_is_in_the_database(user):
     fresh = db.session.get(User, user_id)
     assert not verify_code(fresh, code, now=at(61)).ok
     assert not verify_code(fresh, code_at(secret, at(30).timestamp()), now=at(61)).ok
+
+
+def test_a_replayed_code_is_recorded_as_a_replay_and_a_wrong_one_is_not(user, events):
+    secret, _ = enrol_at(user, NOW)
+    code = code_at(secret, at(60).timestamp())
+    assert verify_code(user, code, now=at(60)).ok
+    assert not verify_code(user, code, now=at(70)).ok
+    replay = events[-1][1]
+    assert replay["metadata"] == {"stage": "sign-in", "locked": False, "failed_attempts": 1, "replay": True}
+    assert replay["description"] == "replayed two-factor code (sign-in)"
+    assert code not in repr(replay)
+    assert not verify_code(user, "000000" if code != "000000" else "111111", now=at(75)).ok
+    assert "replay" not in events[-1][1]["metadata"]
+
+
+def test_a_code_sent_twice_at_once_is_accepted_once_and_the_other_is_a_replay(app, user, events):
+    """Two requests with the same code, racing on one database: one wins the step, the other's
+    failure says replay, whichever check (the read or the conditional claim) caught it."""
+    secret, _ = enrol_at(user, NOW)
+    code = code_at(secret, at(60).timestamp())
+    user_id = user.id
+    barrier = threading.Barrier(2)
+
+    def attempt() -> bool:
+        with app.app_context():
+            fresh = db.session.get(User, user_id)
+            barrier.wait()
+            return verify_code(fresh, code, now=at(60)).ok
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = sorted(pool.map(lambda _: attempt(), range(2)))
+    assert results == [False, True]
+    failures = [kw for kind, kw in events if kind == "MFA_FAILURE"]
+    assert len(failures) == 1 and failures[0]["metadata"]["replay"] is True
 
 
 def test_backup_codes_are_ten_hex_codes_each_usable_once(user, events):

@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from plugins.mfa.checks import normalize_code
-from plugins.mfa.totp import matching_step, new_secret, provisioning_uri, qr_svg, time_step
+from plugins.mfa.totp import (
+    TotpMatch,
+    match_code,
+    matching_step,
+    new_secret,
+    provisioning_uri,
+    qr_svg,
+    time_step,
+)
 
 # RFC 6238 Appendix B, SHA-1 rows: the seed is the ASCII string "12345678901234567890".
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -63,6 +71,23 @@ def test_replay_refuses_the_same_step_and_earlier_ones():
     assert matching_step(secret, totp.at(now), at=now, last_step=step) is None
     assert matching_step(secret, totp.at(now - 30), at=now, last_step=step) is None
     assert matching_step(secret, totp.at(now + 30), at=now, last_step=step) == step + 1
+
+
+def test_a_right_code_of_a_used_step_is_told_apart_as_a_replay():
+    secret = new_secret()
+    now = 1_700_000_015.0
+    totp = pyotp.TOTP(secret)
+    step = time_step(now)
+    assert match_code(secret, totp.at(now), at=now) == TotpMatch(step, replayed=False)
+    assert match_code(secret, totp.at(now), at=now, last_step=step) == TotpMatch(None, replayed=True)
+    assert match_code(secret, totp.at(now - 30), at=now, last_step=step) == TotpMatch(None, replayed=True)
+    assert match_code(secret, totp.at(now + 30), at=now, last_step=step) == TotpMatch(step + 1)
+    assert match_code(secret, "000000" if totp.at(now) != "000000" else "111111", at=now, last_step=step) == (
+        TotpMatch(None, replayed=False)
+    )  # a wrong code is no replay
+    assert match_code(secret, totp.at(now - 60), at=now, last_step=step) == TotpMatch(
+        None
+    )  # out of the window
 
 
 def test_secret_is_fresh_base32_of_160_bits():
