@@ -33,6 +33,7 @@ def signed_out_sessions(bases: list[str], count: int) -> list[tuple[requests.Ses
         base = bases[n % len(bases)]
         session = requests.Session()
         token = csrf_from(session.get(base + "/auth/login", timeout=30).text)
+        session.close()  # the guess opens a fresh connection (gunicorn drops idle keep-alives)
         sessions.append((session, base, token))
     return sessions
 
