@@ -86,11 +86,14 @@ class Reservation:
         """The place with the fewest guesses left (for the rate-limit headers)."""
         return min(self.places, key=lambda place: (place.remaining, place.reset_at), default=None)
 
-    def release(self) -> None:
-        """Give every place back: the guess was right (or never checked)."""
-        places, self.places = self.places, []
-        for place in places:
-            _give_back(place.limiter, place.item, place.identifiers(), place.reset_at)
+    def release(self, keep: Callable[[Place], bool] | None = None) -> None:
+        """Give the places back (the guess was right, or never checked), except those ``keep``
+        says still count."""
+        kept = [place for place in self.places if keep is not None and keep(place)]
+        for place in self.places:
+            if place not in kept:
+                _give_back(place.limiter, place.item, place.identifiers(), place.reset_at)
+        self.places = kept
 
 
 class GuessRefused(TooManyRequests):

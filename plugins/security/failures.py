@@ -119,11 +119,16 @@ def settle(response):
     if reservation is None:
         return response
     place = reservation.tightest()
-    kept = response.status_code == 401 or response.status_code >= 500
+    status = response.status_code
+    kept = status == 401 or status >= 500
+    # An anonymous sign-in form refused before its password was checked (400: no or a stale CSRF
+    # token) still counts for its address: a script posting without the token must meet the
+    # address's limit and bans like one guessing passwords.
+    refused_form = status == 400 and not current_user.is_authenticated
     if not kept:
-        reservation.release()
+        reservation.release(keep=lambda held: refused_form and held.limit.scope == "auth-ip")
     if place is not None:
-        remaining = place.remaining if kept else place.remaining + 1
+        remaining = place.remaining if place in reservation.places else place.remaining + 1
         reset = max(0, int(place.reset_at - time.time()))
         _headers(response, place.limit.policy, place.item.amount, place.item.get_expiry(), remaining, reset)
     return response

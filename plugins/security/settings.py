@@ -89,7 +89,18 @@ SETTINGS: tuple[Setting, ...] = (
     # audit log
     Setting("SECURITY_AUDIT_ENABLED", True, as_bool, "record security events in security_events"),
     Setting("SECURITY_EVENTS_RETENTION_DAYS", 90, as_int(1, 3650), "purge events older than this"),
-    Setting("SECURITY_AUDIT_KEY", None, as_optional_str, "optional HMAC key for the audit hash chain"),
+    Setting(
+        "SECURITY_AUDIT_KEY", None, as_optional_str, "HMAC key of the audit chain; else instance/audit-key"
+    ),
+    Setting(
+        "SECURITY_REPEAT_WINDOW_SECONDS",
+        60,
+        as_int(0, 86_400),
+        "identical detections from one source within this time are stored once, then counted (0: off)",
+    ),
+    Setting(
+        "SECURITY_REPEAT_MAX_KEYS", 5000, as_int(10, 1_000_000), "detections counted at once per process"
+    ),
     # request inspection
     Setting("SECURITY_INSPECTION_MODE", "log", as_choice("off", "log", "block"), "off, log or block"),
     Setting(
@@ -99,4 +110,7 @@ SETTINGS: tuple[Setting, ...] = (
         "request headers inspected",
     ),
     Setting("SECURITY_INSPECT_MAX_BYTES", 65_536, as_int(256, 10_485_760), "bytes of a request inspected"),
+    Setting(
+        "SECURITY_INSPECT_MAX_VALUE_BYTES", 8_192, as_int(64, 10_485_760), "bytes of one value inspected"
+    ),
 )
