@@ -19,6 +19,7 @@ from flask_login import user_logged_in
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.auth.service import keyed_digest
+from app.keys import derived_keys
 from app.models import User
 
 COOKIE_NAME = "portal_device"
@@ -27,7 +28,10 @@ MAX_COOKIE_LENGTH = 512  # ours are ~150 characters; anything longer is not wort
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    """Sign with the device-cookie key (HKDF from SECRET_KEY); accept the fallbacks' keys too."""
+    app = current_app._get_current_object()
+    # itsdangerous signs with the last key of the list and accepts any: the newest goes last.
+    return URLSafeTimedSerializer(derived_keys(app, "device-cookie")[::-1], salt=SALT)
 
 
 def _binding(user) -> str:
