@@ -80,7 +80,7 @@ def check_limits():
         # A sign-in page's GET or an exempt endpoint: each default limit would exempt it, and
         # asking flask-limiter to find that out costs a third of this plugin's time per request.
         return None
-    if policies.not_a_sign_in_attempt() and count_general_limit():
+    if not policies.is_guess() and count_general_limit():
         return None
     g.setdefault(CHECKED, True)
     if policies.is_guess():
@@ -107,12 +107,12 @@ def _parsed(limit: str) -> RateLimitItem:
 
 
 def count_general_limit() -> bool:
-    """Count a request that only the general policy limit applies to (not a sign-in attempt)
-    straight on the limiter's strategy, with the key flask-limiter would use; True when it is
-    within the limit. False sends the request through flask-limiter's own check: a breach (for
-    its exception, dry run and logging), or a storage in trouble (it falls back to memory, and
-    finds out when the storage is back). Resolving the three default limits per request in
-    flask-limiter, to find two of them exempt, cost as much as the counting itself."""
+    """Count a request under the general policy limit (not a guess) straight on the limiter's
+    strategy, with the key flask-limiter would use; True when it is within the limit. False
+    sends the request through flask-limiter's own check: a breach (for its exception, dry run
+    and logging), or a storage in trouble (it falls back to memory, and finds out when the
+    storage is back). Resolving the default limits per request in flask-limiter (filtering,
+    parsing the limit string, its request context) cost as much as the counting itself."""
     limiter: Limiter = _state()["limiter"]
     strategy = limiter.limiter
     if strategy is not _state()["primary_strategy"]:
