@@ -67,12 +67,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # 3. core request guards and blueprints (order matters: idle timeout, then access)
     auth_service.init_app(app)
     access.init_app(app)
+    from app.account import bp as account_bp
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.core_views import bp as core_bp
 
-    for blueprint in (core_bp, auth_bp, admin_bp, api_bp):
+    for blueprint in (core_bp, auth_bp, account_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
     navigation.init_app(app)
 

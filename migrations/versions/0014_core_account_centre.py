@@ -1,0 +1,29 @@
+"""core: account security centre (users.email, user_sessions.last_seen_at)
+
+Revision ID: 0014_core_account_centre
+Revises: 0008_core_sessions
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0014_core_account_centre'
+down_revision = '0008_core_sessions'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.drop_column('last_seen_at')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('email')
