@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import access, database, errors, input_limits, navigation, security_headers
+from app import access, database, errors, input_limits, mail, navigation, security_headers
 from app.auth import service as auth_service
 from app.config import ConfigError, core_config, gather_raw_config
 from app.extensions import cache, csrf, db, limiter, migrate
@@ -63,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("CACHE_NO_NULL_WARNING", True)
     cache.init_app(app)
     security_headers.init_app(app)
+    mail.init_app(app)
 
     # 3. core request guards and blueprints (order matters: idle timeout, then access)
     auth_service.init_app(app)

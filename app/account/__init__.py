@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.account import notices
+
 bp = Blueprint("account", __name__, url_prefix="/account")
+bp.record_once(lambda state: notices.init_app(state.app))
 
 from app.account import views  # noqa: E402,F401  (registers the routes on bp)

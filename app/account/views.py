@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.account import bp
+from app.account import bp, notices
 from app.account.browsers import describe
+from app.account.forms import EmailForm
 from app.account.sections import plugin_sections, render_section
 from app.auth import sessions
 from app.auth.reauth import reauth_required
 from app.events import EventType, Severity
+from app.extensions import db
 from app.models import as_utc, utcnow
 from app.plugin import first_hook_result
 from app.signals import emit_security_event
@@ -44,20 +46,54 @@ def recent_activity(user) -> list | None:
     return None if events is None else list(events)[:ACTIVITY_LIMIT]
 
 
-@bp.route("/security")
-def security():
+def _page(email_form: EmailForm | None = None, status: int = 200):
     user = current_user._get_current_object()
     rows, total = session_rows(user.id)
     changed = as_utc(user.password_changed_at or user.created_at)
+    if email_form is None:
+        email_form = EmailForm(formdata=None, data={"email": user.email or ""})
     return render_template(
         "account/security.html",
+        email_form=email_form,
         password_changed=changed,
         password_age_days=(utcnow() - changed).days if changed else None,
         sessions=rows,
         sessions_total=total,
         activity=recent_activity(user),
         sections=[(section, render_section(section)) for section in plugin_sections(user)],
+    ), status
+
+
+@bp.route("/security")
+def security():
+    return _page()
+
+
+@bp.route("/email", methods=["POST"])
+@reauth_required(return_to="account.security")
+def change_email():
+    """Set or remove the address security notices go to (the old address is told)."""
+    form = EmailForm()
+    if not form.validate_on_submit():
+        return _page(email_form=form, status=400)
+    user = current_user._get_current_object()
+    old, new = user.email, form.email.data
+    if old == new:
+        flash("That is the address already set.", "info")
+        return redirect(url_for("account.security"))
+    user.email = new
+    db.session.commit()
+    emit_security_event(
+        EventType.DATA_MODIFIED,
+        Severity.MEDIUM,
+        user=user,
+        description="notice e-mail " + ("changed" if new else "removed"),
+        metadata={"username": user.username, "field": "email", "set": bool(new)},
     )
+    if old:
+        notices.send_notice(user, "email_changed", address=old)
+    flash("Security notices now go to " + new + "." if new else "No e-mail notices will be sent.", "success")
+    return redirect(url_for("account.security"))
 
 
 @bp.route("/sessions/<int:session_id>/revoke", methods=["POST"])
