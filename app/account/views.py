@@ -26,6 +26,10 @@ def session_rows(user_id: int) -> tuple[list[dict], int]:
     """The user's live sessions for the page, this browser's marked, and how many in all."""
     own = sessions.current_key_hash()
     rows, total = sessions.live_sessions(user_id, SESSIONS_LISTED)
+    if own and not any(row.key_hash == own for row in rows):  # more than the bound seen this minute
+        current = sessions.live_sessions(user_id, 1, key_hash=own)[0]
+        rows = current + rows[: SESSIONS_LISTED - len(current)]
+    rows.sort(key=lambda row: row.key_hash != own)  # this browser first, the rest as they were
     return [
         {
             "id": row.id,

@@ -111,14 +111,16 @@ def current_session_id() -> int | None:
     return db.session.scalar(db.select(UserSession.id).where(UserSession.key_hash == key_hash))
 
 
-def live_sessions(user_id: int, limit: int) -> tuple[list[UserSession], int]:
-    """The user's unrevoked sessions within their maximum age, the newest ``limit`` of them
-    (most recently seen first), and how many there are in all."""
-    live = (
+def live_sessions(user_id: int, limit: int, key_hash: str | None = None) -> tuple[list[UserSession], int]:
+    """The user's unrevoked sessions within their maximum age (only the one of ``key_hash`` if
+    given), the newest ``limit`` of them (most recently seen first), and how many in all."""
+    live = [
         UserSession.user_id == user_id,
         UserSession.revoked_at.is_(None),
         UserSession.created_at >= utcnow() - _max_age(),
-    )
+    ]
+    if key_hash is not None:
+        live.append(UserSession.key_hash == key_hash)
     total = db.session.scalar(db.select(db.func.count()).select_from(UserSession).where(*live))
     seen = db.func.coalesce(UserSession.last_seen_at, UserSession.created_at)
     rows = db.session.scalars(

@@ -64,5 +64,23 @@ def smtp_inbox() -> Iterator[Inbox]:
         controller.stop()
 
 
+@pytest.fixture
+def mail_app(request, tmp_path, smtp_inbox):
+    """A portal (markers ``plugins`` and ``config`` as for ``app``) whose mail goes to the test's
+    SMTP server. A module takes it as its ``app`` with a fixture ``app(mail_app)``."""
+    from app.mail import mailer
+    from tests.conftest import portal
+
+    config = {"MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": smtp_inbox.port}
+    marker = request.node.get_closest_marker("plugins")
+    if marker is not None:
+        config["PORTAL_PLUGINS"] = ",".join(marker.args)
+    for config_marker in reversed(list(request.node.iter_markers("config"))):
+        config.update(config_marker.kwargs)
+    with portal(tmp_path, **config) as application:
+        yield application
+        mailer(application).wait_idle()
+
+
 def body_of(message: Message) -> str:
     return message.get_payload(decode=True).decode()

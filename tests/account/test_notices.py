@@ -20,17 +20,9 @@ NEW_PASSWORD = "a brand new passphrase 42"
 
 
 @pytest.fixture
-def app(request, tmp_path, smtp_inbox):
+def app(mail_app):
     """The portal with its mail going to the test's SMTP server."""
-    config = {"MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": smtp_inbox.port}
-    marker = request.node.get_closest_marker("plugins")
-    if marker is not None:
-        config["PORTAL_PLUGINS"] = ",".join(marker.args)
-    for config_marker in reversed(list(request.node.iter_markers("config"))):
-        config.update(config_marker.kwargs)
-    with portal(tmp_path, **config) as application:
-        yield application
-        mailer(application).wait_idle()
+    return mail_app
 
 
 def with_email(app, user_id: int, address: str | None = ADDRESS) -> None:

@@ -27,7 +27,7 @@ def test_the_page_shows_password_age_sessions_and_an_empty_activity_without_the_
     page = client.get("/account/security")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert 'id="password"' in html and "day" in html
+    assert 'id="password"' in html and "(today)" in html
     assert html.count("data-session=") == 1 and "(this browser)" in html
     assert "does not keep a security log" in html  # the security plugin is off in this test
 
