@@ -8,7 +8,6 @@ same way (``Plugin.settings``) and the loader validates them with the same machi
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,12 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from app.keys import KeyFileError, derive, instance_secret
+
 ENVIRONMENTS = ("development", "testing", "production")
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 (development only)
+# Outside production, a SECRET_KEY that is not configured is generated into this instance file.
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 (a file name)
+SESSION_COOKIE = "portal_session"
 
 
 class ConfigError(RuntimeError):
@@ -161,7 +164,8 @@ def as_password_hash_method(value: Any) -> str:
 
 CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_ENV", "development", as_choice(*ENVIRONMENTS), "development, testing or production"),
-    Setting("SECRET_KEY", None, as_optional_str, "signs sessions; required outside development"),
+    Setting("SECRET_KEY", None, as_optional_str, "master secret; required in production, else generated"),
+    Setting("SECRET_KEY_FALLBACKS", "", as_list, "earlier SECRET_KEYs still accepted (rotation)"),
     Setting("DATABASE_URL", None, as_optional_str, "SQLAlchemy URL; default SQLite in instance/"),
     Setting("REDIS_URL", None, as_redis_url, "when set: rate limits, cache and scheduler lock use it"),
     Setting(
@@ -268,12 +272,7 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
     """Validate the core settings and derive the Flask and extension settings from them."""
     config = parse_settings(CORE_SETTINGS, raw)
     env = config["PORTAL_ENV"]
-    if not config["SECRET_KEY"]:
-        if env == "production":
-            raise ConfigError("SECRET_KEY: required in production; set it to a long random string")
-        config["SECRET_KEY"] = DEV_SECRET_KEY if env == "development" else secrets.token_hex(32)
-    elif env == "production" and len(config["SECRET_KEY"]) < 32:
-        raise ConfigError("SECRET_KEY: must be at least 32 characters in production")
+    _master_secret(config, instance_path)
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "portal.db")
     try:
@@ -288,7 +287,11 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=as_bool(raw.get("SESSION_COOKIE_SECURE", env == "production")),
-        SESSION_COOKIE_NAME="portal_session",
+        # __Host- (production): the browser keeps the cookie only when it is Secure, has Path=/
+        # and no Domain, so neither a sibling subdomain nor a plain-HTTP page can plant one.
+        SESSION_COOKIE_NAME=("__Host-" if env == "production" else "") + SESSION_COOKIE,
+        SESSION_COOKIE_PATH="/",
+        WTF_CSRF_SECRET_KEY=derive(config["SECRET_KEY"], "csrf"),
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_ENABLED=as_bool(raw.get("WTF_CSRF_ENABLED", True)),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the signed-in session
@@ -300,5 +303,42 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
     if env == "production" and not config["WTF_CSRF_ENABLED"]:
         raise ConfigError("WTF_CSRF_ENABLED: must stay on in production (every form relies on it)")
     declared = {setting.name for setting in CORE_SETTINGS}
-    config.update({key: value for key, value in explicit.items() if key not in declared})
+    # Parsed above (an explicit "false" must not stay a true string); the session cookie's name
+    # and path follow from the environment (the __Host- rules).
+    fixed = declared | {
+        "SESSION_COOKIE_SECURE",
+        "WTF_CSRF_ENABLED",
+        "SESSION_COOKIE_NAME",
+        "SESSION_COOKIE_PATH",
+        "WTF_CSRF_SECRET_KEY",
+    }
+    config.update({key: value for key, value in explicit.items() if key not in fixed})
+    if env == "production":
+        _check_host_cookie(config)
     return config
+
+
+def _master_secret(config: dict[str, Any], instance_path: str) -> None:
+    """Check the configured SECRET_KEY, or (outside production) read or generate the instance's."""
+    if config["SECRET_KEY"]:
+        if config["PORTAL_ENV"] == "production" and len(config["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY: must be at least 32 characters in production")
+        return
+    if config["PORTAL_ENV"] == "production":
+        # Generated per host, it would differ between the hosts of one deployment.
+        raise ConfigError("SECRET_KEY: required in production; set it to a long random string")
+    try:
+        config["SECRET_KEY"] = instance_secret(instance_path, SECRET_KEY_FILE)
+    except (KeyFileError, OSError) as error:
+        raise ConfigError(f"SECRET_KEY: not set, and the instance secret cannot be used: {error}") from None
+
+
+def _check_host_cookie(config: Mapping[str, Any]) -> None:
+    if not config["SESSION_COOKIE_SECURE"]:
+        raise ConfigError(
+            "SESSION_COOKIE_SECURE: must stay true in production (the session cookie is __Host-)"
+        )
+    if config.get("SESSION_COOKIE_DOMAIN"):
+        raise ConfigError(
+            "SESSION_COOKIE_DOMAIN: must be unset in production (a __Host- cookie has no Domain)"
+        )

@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.extensions import db
+from tests.conftest import PASSWORD
 from tests.support.servers import free_port
 
 
@@ -75,3 +77,72 @@ def test_nul_characters_get_a_form_error_or_a_400_naming_the_field(client, auth,
     assert form.status_code == 400 and "Use letters, digits and punctuation only." in form.get_data(
         as_text=True
     )
+
+
+@pytest.mark.plugins("mfa", "security", "performance", "cache", "plans")
+@pytest.mark.config(MFA_REQUIRED_ROLES="")
+def test_every_signed_in_json_and_csv_answer_says_no_store(app, auth, make_user):
+    """Walk every GET route under /api/ that takes no argument, plus the CSV export, as an
+    admin: each answer that carries data must stay out of caches (ASVS 8.2.1)."""
+    make_user("root", role="admin")
+    auth.login("root")
+    paths = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and "GET" in rule.methods and not rule.arguments
+    )
+    assert len(paths) >= 6, paths
+    answers = {path: auth.client.get(path) for path in [*paths, "/security/events.csv"]}
+    for path, response in answers.items():
+        assert response.mimetype in ("application/json", "text/csv"), (path, response.status_code)
+        assert response.headers.get("Cache-Control") == "no-store", path
+    assert answers["/security/events.csv"].status_code == 200
+
+
+def test_anonymous_json_answers_are_not_stored_either(client):
+    for path in ("/api/v1/openapi.json", "/healthz", "/api/v1/no-such-thing"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+
+
+def test_static_files_keep_their_own_caching(client):
+    assert client.get("/static/portal.css").headers.get("Cache-Control") != "no-store"
+
+
+def test_production_session_cookie_is_host_prefixed(tmp_path):
+    from tests.conftest import AuthActions, in_production, portal
+
+    with portal(tmp_path, **in_production({})) as production:
+        assert production.config["SESSION_COOKIE_NAME"] == "__Host-portal_session"
+        with production.app_context():
+            from app.auth.passwords import hash_password
+            from app.models import User
+
+            db.session.add(User(username="alice", password_hash=hash_password(PASSWORD), role="client"))
+            db.session.commit()
+        client = production.test_client()
+        client.environ_base["wsgi.url_scheme"] = "https"
+        response = AuthActions(client).login()
+        assert response.status_code == 302
+        cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-"))
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+        assert {"secure", "path", "httponly"} <= attributes and "domain" not in attributes
+        assert "Path=/;" in cookie or cookie.endswith("Path=/")
+        assert client.get("/", base_url="https://localhost").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("SESSION_COOKIE_SECURE", "false"), ("SESSION_COOKIE_DOMAIN", "example.org")]
+)
+def test_production_refuses_cookie_settings_a_host_cookie_cannot_have(tmp_path, name, value):
+    from app import ConfigError, create_app
+
+    config = {
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "INSTANCE_PATH": str(tmp_path),
+        "PORTAL_PLUGINS": "",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        name: value,
+    }
+    with pytest.raises(ConfigError, match=name):
+        create_app(config)

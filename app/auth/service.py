@@ -15,6 +15,7 @@ from app.auth.passwords import verify_password
 from app.auth.reauth import mark_authenticated
 from app.events import EventType, Severity
 from app.extensions import db, login_manager
+from app.keys import derived_key
 from app.models import User, utcnow
 from app.signals import credentials_changed, emit_security_event
 
@@ -44,9 +45,9 @@ def attempted_username(username: str) -> str:
 
 
 def keyed_digest(text: str, length: int = 16) -> str:
-    """A digest of ``text`` keyed by SECRET_KEY: it tells one value from another in logs and
-    events without showing it (a password typed into the wrong field, say)."""
-    key = current_app.config["SECRET_KEY"].encode()
+    """A digest of ``text`` under the key derived for digests: it tells one value from another
+    in logs, events and limit keys without showing it (a password typed into the wrong field)."""
+    key = derived_key(current_app, "digest")
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:length]
 
 

@@ -1,4 +1,10 @@
-"""Encryption of TOTP secrets at rest: MultiFernet over MFA_ENCRYPTION_KEYS (newest first)."""
+"""Encryption of TOTP secrets at rest: MultiFernet over MFA_ENCRYPTION_KEYS (newest first).
+
+Without MFA_ENCRYPTION_KEYS the key is derived from SECRET_KEY (``app.keys``, purpose
+``totp-encryption``). Secrets written under the earlier derivation (HKDF with the MFA plugin's
+own salt) or under a key of SECRET_KEY_FALLBACKS stay readable; ``flask mfa rotate-keys``
+re-encrypts them under the current key.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 
+from app.keys import derive, derived_keys
+
 log = logging.getLogger(__name__)
 
-HKDF_SALT = b"el-mag-portal/mfa"
-HKDF_INFO = b"totp-secret-encryption-v1"
+PURPOSE = "totp-encryption"
+# The derivation of the first releases, kept for reading (and rotating) what it encrypted.
+LEGACY_HKDF_SALT = b"el-mag-portal/mfa"
+LEGACY_HKDF_INFO = b"totp-secret-encryption-v1"
 
 
 class SecretUnreadable(RuntimeError):
@@ -21,8 +31,14 @@ class SecretUnreadable(RuntimeError):
 
 
 def derive_key(secret_key: str) -> bytes:
-    """A Fernet key derived from SECRET_KEY, for deployments without MFA_ENCRYPTION_KEYS."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=HKDF_SALT, info=HKDF_INFO)
+    """The Fernet key derived from SECRET_KEY, for deployments without MFA_ENCRYPTION_KEYS."""
+    return base64.urlsafe_b64encode(derive(secret_key, PURPOSE))
+
+
+def legacy_key(secret_key: str) -> bytes:
+    """The Fernet key the first releases derived from SECRET_KEY (read and rotated, never used
+    to encrypt)."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=LEGACY_HKDF_SALT, info=LEGACY_HKDF_INFO)
     return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode("utf-8")))
 
 
@@ -36,7 +52,9 @@ def build_fernet(app: Flask) -> MultiFernet:
                 "from SECRET_KEY, so changing SECRET_KEY makes them unreadable. Set "
                 "MFA_ENCRYPTION_KEYS to a Fernet key of its own."
             )
-        keys = [derive_key(app.config["SECRET_KEY"])]
+        masters = [app.config["SECRET_KEY"], *app.config.get("SECRET_KEY_FALLBACKS", ())]
+        keys = [base64.urlsafe_b64encode(key) for key in derived_keys(app, PURPOSE)]
+        keys += [legacy_key(master) for master in masters]
     return MultiFernet([Fernet(key) for key in keys])
 
 

@@ -24,6 +24,7 @@ from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
 from app.signals import security_event
+from plugins.security import highwater, seal
 from plugins.security.models import GENESIS_HASH, AuditChainHead, SecurityEvent
 from plugins.security.sanitize import clean_metadata, clean_text
 
@@ -65,7 +66,8 @@ def canonical_time(value: datetime) -> str:
 
 
 def event_hash(key: bytes | None, prev_hash: str, row: dict[str, Any]) -> str:
-    """The hash over an event's immutable content and its predecessor's hash."""
+    """The hash over an event's immutable content and its predecessor's hash: an HMAC under the
+    audit key (plain SHA-256 with ``key=None``: the rule of rows before the chain was keyed)."""
     content = json.dumps(
         [
             row["id"],
@@ -88,22 +90,75 @@ def event_hash(key: bytes | None, prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def audit_key() -> bytes | None:
-    key = current_app.config.get("SECURITY_AUDIT_KEY")
-    return key.encode() if key else None
+def audit_key() -> bytes:
+    """The audit chain's key (configured or the instance's; resolved when the plugin is set up)."""
+    return current_app.extensions["security"]["audit_key"]
 
 
 def lock_chain(conn) -> Any:
     """Start the writer's transaction and lock the chain head (creating it once); return it."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    head = AuditChainHead.__table__
+    head, key = AuditChainHead.__table__, audit_key()
     conn.execute(
         upsert_insert(conn)(head)
-        .values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH, anchor_id=0, anchor_hash=GENESIS_HASH)
+        .values(
+            id=HEAD_ID,
+            last_id=0,
+            last_hash=GENESIS_HASH,
+            anchor_id=0,
+            anchor_hash=GENESIS_HASH,
+            anchor_mac=seal.anchor_mac(key, 0, GENESIS_HASH, None),
+            keyed_from=1,
+            head_mac=seal.head_mac(key, 0, GENESIS_HASH, 1),
+        )
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    return conn.execute(select(head).where(head.c.id == HEAD_ID).with_for_update()).one()
+    locked = conn.execute(select(head).where(head.c.id == HEAD_ID).with_for_update()).one()
+    _warn_if_tampered(key, locked)
+    return locked
+
+
+def sealed_head(head: Any, last_id: int, last_hash: str, now: datetime) -> dict[str, Any]:
+    """The chain head's new values after appending up to ``last_id``, its MAC included. The
+    first write after the upgrade to a sealed chain also seals the anchor it finds."""
+    key = audit_key()
+    values = {
+        "last_id": last_id,
+        "last_hash": last_hash,
+        "updated_at": now,
+        "head_mac": seal.head_mac(key, last_id, last_hash, head.keyed_from),
+    }
+    if head.head_mac is None and head.anchor_mac is None:
+        anchor_time = canonical_time(head.anchor_time) if head.anchor_time else None
+        values["anchor_mac"] = seal.anchor_mac(key, head.anchor_id, head.anchor_hash, anchor_time)
+    return values
+
+
+def raise_high_water(head: Any, last_id: int, last_hash: str) -> None:
+    """After the commit: record the newest row this instance wrote outside the database."""
+    mark = highwater.Mark(last_id, last_hash, head.keyed_from)
+    highwater.raise_mark(current_app._get_current_object(), audit_key(), mark)
+
+
+_reported: set[tuple[int, str]] = set()
+
+
+def _warn_if_tampered(key: bytes, head: Any) -> None:
+    """Say at once (once per head state) when the head is not one a writer left; appending goes
+    on, since the audit must not stop, and verify-audit names the damage."""
+    problem = ""
+    if head.head_mac is None and head.keyed_from <= head.last_id:
+        problem = "its MAC is missing"
+    elif head.head_mac is not None and not seal.matches(
+        seal.head_mac(key, head.last_id, head.last_hash, head.keyed_from), head.head_mac
+    ):
+        problem = "it does not match its MAC"
+    elif head.last_id < highwater.highest_written(current_app._get_current_object()):
+        problem = "it is behind a row this process wrote (rewound)"
+    if problem and (head.last_id, problem) not in _reported:
+        _reported.add((head.last_id, problem))
+        log.critical("audit chain head at row %s was tampered with: %s", head.last_id, problem)
 
 
 def _append(row: dict[str, Any]) -> dict[str, Any]:
@@ -117,9 +172,10 @@ def _append(row: dict[str, Any]) -> dict[str, Any]:
         conn.execute(
             update(head_table)
             .where(head_table.c.id == HEAD_ID)
-            .values(last_id=row["id"], last_hash=row["hash"], updated_at=row["timestamp"])
+            .values(**sealed_head(head, row["id"], row["hash"], row["timestamp"]))
         )
         conn.commit()
+    raise_high_water(head, row["id"], row["hash"])
     return row
 
 
@@ -201,7 +257,10 @@ def _write_siem_line(row: dict[str, Any], stored: bool) -> None:
         "user_agent": row["user_agent"],
         "description": row["description"],
         "metadata": row["metadata"],
+        # The running chain hash: an external copy of these lines proves the tail of the chain
+        # (flask security verify-audit --siem FILE).
         "hash": row.get("hash"),
+        "prev_hash": row.get("prev_hash"),
         "stored": stored,
     }
     siem.log(SIEM_LEVELS[row["severity"]], json.dumps(line, sort_keys=True, ensure_ascii=True))
@@ -221,11 +280,6 @@ def record_signal(sender: Flask, **kwargs: Any) -> None:
 
 
 def setup(app: Flask) -> None:
+    # The chain is always keyed: configured, or the instance folder's key (production needs one).
+    app.extensions["security"]["audit_key"] = seal.resolve_audit_key(app)
     security_event.connect(record_signal, sender=app)
-    if app.config["PORTAL_ENV"] == "production" and not app.config.get("SECURITY_AUDIT_KEY"):
-        log.warning(
-            "SECURITY_AUDIT_KEY is not set: the audit log's hash chain is plain SHA-256, which "
-            "anyone who can write to the database can recompute after changing a row. Set "
-            "SECURITY_AUDIT_KEY (a long random string kept out of the database) before the "
-            "first event is stored."
-        )

@@ -14,22 +14,38 @@ cli = AppGroup("security", help="Audit log and rate-limit administration.")
 
 
 @cli.command("verify-audit")
-def verify_audit() -> None:
-    """Check the audit hash chain; exit 1 naming the first bad row."""
-    report = verify_chain()
+@click.option(
+    "--siem",
+    "siem_file",
+    type=click.File("r", encoding="utf-8", errors="replace"),
+    default=None,
+    help="A copy of the portal.security JSON lines: check that every event it holds is in the chain.",
+)
+def verify_audit(siem_file) -> None:
+    """Check the audit hash chain, its seals and this instance's high-water mark (and a SIEM
+    copy); exit 1 naming the first bad row and what was done to it."""
+    report = verify_chain(siem_lines=siem_file)
+    for note in report.notes:
+        click.echo(f"note: {note}")
     if report.ok:
         click.echo(f"audit log intact: {report.checked} events verified")
         return
-    click.echo(f"audit log BROKEN at row id={report.bad_id}: {report.reason}", err=True)
+    where = f"row id={report.bad_id}" if report.bad_id is not None else "the chain"
+    click.echo(f"audit log BROKEN at {where}: {report.reason}", err=True)
     click.echo(f"({report.checked} events verified before it)", err=True)
     sys.exit(1)
 
 
 @cli.command("purge-events")
-@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Override the retention.")
+@click.option(
+    "--days", type=click.IntRange(1, 3650), default=None, help="Keep more than the retention period."
+)
 def purge(days: int | None) -> None:
     """Delete events older than SECURITY_EVENTS_RETENTION_DAYS (the rest stays verifiable)."""
-    click.echo(f"purged {purge_events(days)} events")
+    try:
+        click.echo(f"purged {purge_events(days)} events")
+    except ValueError as error:
+        raise click.UsageError(f"--days: {error}") from None
 
 
 @cli.command("unban")

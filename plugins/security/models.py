@@ -78,7 +78,12 @@ class SecurityEvent(db.Model):
 
 
 class AuditChainHead(db.Model):
-    """The single row every audit writer locks: the newest event and the purge anchor."""
+    """The single row every audit writer locks: the newest event and the purge anchor, each
+    sealed by a MAC under the audit key (``plugins.security.seal``).
+
+    Rows before ``keyed_from`` were written before the chain was keyed by default (by then a
+    plain SHA-256 chain unless SECURITY_AUDIT_KEY was set) and are checked by that rule.
+    """
 
     __tablename__ = "security_audit_chain"
 
@@ -88,6 +93,11 @@ class AuditChainHead(db.Model):
     # After retention purges the oldest rows, the first remaining row links to this hash.
     anchor_id: Mapped[int] = mapped_column(Integer, default=0)
     anchor_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    # The time of the last purged row: an anchor is accepted only behind the retention cutoff.
+    anchor_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    anchor_mac: Mapped[str | None] = mapped_column(String(64))
+    keyed_from: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    head_mac: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -71,7 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
     # audit log
     Setting("SECURITY_AUDIT_ENABLED", True, as_bool, "record security events in security_events"),
     Setting("SECURITY_EVENTS_RETENTION_DAYS", 90, as_int(1, 3650), "purge events older than this"),
-    Setting("SECURITY_AUDIT_KEY", None, as_optional_str, "optional HMAC key for the audit hash chain"),
+    Setting(
+        "SECURITY_AUDIT_KEY", None, as_optional_str, "HMAC key of the audit chain; else instance/audit-key"
+    ),
     # request inspection
     Setting("SECURITY_INSPECTION_MODE", "log", as_choice("off", "log", "block"), "off, log or block"),
     Setting(

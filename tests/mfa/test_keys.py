@@ -157,3 +157,36 @@ def test_setting_parsers_accept_or_raise_value_error_only(value):
             setting.parse(value)
         except ValueError:
             pass  # the loader turns this into a ConfigError naming the variable
+
+
+@pytest.mark.plugins("mfa")
+def test_secrets_of_the_earlier_derivation_stay_readable_and_rotate(app, runner, make_user):
+    """Before app.keys, the default key was HKDF with the plugin's own salt: such ciphertexts
+    still decrypt, and rotate-keys moves them under the per-purpose key."""
+    from plugins.mfa.crypto import legacy_key
+
+    make_user("alice")
+    secret = enrol_user(app)
+    old = Fernet(legacy_key(app.config["SECRET_KEY"])).encrypt(secret.encode()).decode()
+    with app.app_context():
+        db.session.execute(text("UPDATE auth_mfa_secrets SET secret_ciphertext = :c"), {"c": old})
+        db.session.commit()
+        assert service.status(db.session.get(User, 1))["enabled"]
+    assert runner.invoke(args=["mfa", "rotate-keys"]).exit_code == 0
+    with app.app_context():
+        rotated = raw_ciphertext()
+    assert Fernet(derive_key(app.config["SECRET_KEY"])).decrypt(rotated.encode()).decode() == secret
+    assert legacy_key(app.config["SECRET_KEY"]) != derive_key(app.config["SECRET_KEY"])
+
+
+@pytest.mark.plugins("mfa")
+def test_a_rotated_secret_key_still_reads_secrets_through_its_fallback(app, make_user):
+    make_user("alice")
+    secret = enrol_user(app)
+    rotated = create_app(
+        {**app.config, "SECRET_KEY": "n" * 40, "SECRET_KEY_FALLBACKS": app.config["SECRET_KEY"]}
+    )
+    result = rotated.test_cli_runner().invoke(args=["mfa", "rotate-keys"])
+    assert result.exit_code == 0 and "Re-encrypted 1" in result.output
+    with rotated.app_context():
+        assert Fernet(derive_key("n" * 40)).decrypt(raw_ciphertext().encode()).decode() == secret
