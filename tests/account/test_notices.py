@@ -47,6 +47,25 @@ def test_a_sign_in_from_a_browser_without_a_device_cookie_is_told(app, client, a
     assert PASSWORD not in body and "csrf" not in body.lower()
 
 
+def test_a_browser_with_its_device_cookie_is_not_told_again(app, client, auth, make_user, smtp_inbox):
+    """The first sign-in gives the browser a device cookie; the next sign-in from it is known."""
+    pytest.importorskip("app.auth.devices")
+    alice = make_user("alice")
+    with_email(app, alice.id)
+    auth.login("alice")
+    settle(app)
+    assert len(smtp_inbox.wait_for(1)) == 1
+    auth.logout()
+    auth.login("alice")
+    settle(app)
+    assert len(smtp_inbox.messages) == 1, "a known browser was told of a new sign-in"
+    client.delete_cookie("portal_device")
+    auth.logout()
+    auth.login("alice")
+    settle(app)
+    assert len(smtp_inbox.wait_for(2)) == 2, "a browser without its device cookie was not told"
+
+
 def test_a_user_without_an_address_gets_nothing(app, client, auth, make_user, smtp_inbox):
     make_user("alice")
     auth.login("alice")
@@ -169,3 +188,45 @@ def test_without_a_mail_server_the_notice_is_written_to_the_log(tmp_path, caplog
             assert mailer(application).wait_idle()
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "no MAIL_SMTP_HOST" in logged and "To: alice@example.com" in logged and PASSWORD not in logged
+
+
+def _spend_concurrently(app, user_id: int, attempts: int) -> int:
+    import threading
+
+    from app.account.notices import _allowed
+
+    granted: list[bool] = []
+    start = threading.Barrier(attempts)
+
+    def spend():
+        with app.app_context():
+            start.wait()
+            granted.append(_allowed(user_id))
+
+    threads = [threading.Thread(target=spend) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return sum(granted)
+
+
+@pytest.mark.config(ACCOUNT_NOTICES_PER_HOUR=3)
+def test_the_per_user_limit_is_exact_with_threads(app, make_user):
+    alice = make_user("alice")
+    assert _spend_concurrently(app, alice.id, 30) == 3
+
+
+@pytest.mark.redis
+def test_the_per_user_limit_is_exact_on_redis_shared_by_two_portals(tmp_path, smtp_inbox):
+    import os
+
+    import redis
+
+    url = os.environ["TEST_REDIS_URL"]
+    redis.Redis.from_url(url).flushdb()
+    config = {"RATELIMIT_STORAGE_URI": url, "ACCOUNT_NOTICES_PER_HOUR": 4}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    with portal(tmp_path / "a", **config) as first, portal(tmp_path / "b", **config) as second:
+        assert _spend_concurrently(first, 7, 20) + _spend_concurrently(second, 7, 20) == 4
