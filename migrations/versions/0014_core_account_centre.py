@@ -1,7 +1,7 @@
 """core: account security centre (users.email, user_sessions.last_seen_at)
 
 Revision ID: 0014_core_account_centre
-Revises: 0008_core_sessions
+Revises: 0009_security_audit_seals
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_core_account_centre'
-down_revision = '0008_core_sessions'
+down_revision = '0009_security_audit_seals'
 branch_labels = None
 depends_on = None
 
