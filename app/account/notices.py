@@ -4,8 +4,9 @@ not seen, a changed password, second factor or passkey, and a lockout.
 Emitted from the security events the portal already sends (``security_event``): no view needs
 to know about mail. A notice never carries a secret, a code or a link with a token, only what
 happened, when, from which browser and address, and where to look. Each user gets at most
-ACCOUNT_NOTICES_PER_HOUR of them, counted in the rate limiter's storage (shared by every
-worker, exact at any concurrency); mail leaves through app.mail's background sender.
+ACCOUNT_NOTICES_PER_HOUR of them (lockout notices one an hour, counted apart), in the rate
+limiter's storage (shared by every worker, exact at any concurrency); mail leaves through
+app.mail's background sender.
 """
 
 from __future__ import annotations
@@ -78,13 +79,20 @@ def browser_is_known(user: User) -> bool:
     return devices.device_of(user) is not None
 
 
-def _allowed(user_id: int) -> bool:
-    """Spend one of the user's notices this hour; False when they are used up."""
+def _allowed(user_id: int, kind: str = "") -> bool:
+    """Spend one of the user's notices this hour; False when they are used up.
+
+    A lockout is the one notice a stranger can cause (wrong guesses need no password), so it
+    has a budget of its own, one an hour: repeated lockouts neither flood the mailbox nor use up
+    the notices that would tell the owner of a sign-in or a change."""
     per_hour = current_app.config["ACCOUNT_NOTICES_PER_HOUR"]
     if per_hour <= 0:
         return False
+    scope, item = "account-notice", RateLimitItemPerHour(per_hour)
+    if kind == "locked":
+        scope, item = "account-notice-locked", RateLimitItemPerHour(1)
     try:
-        return limiter.limiter.hit(RateLimitItemPerHour(per_hour), "account-notice", str(user_id))
+        return limiter.limiter.hit(item, scope, str(user_id))
     except Exception:  # the limiter's storage is down: no notice rather than a broken request
         log.warning("account notice for user %s skipped: the limit's storage is unreachable", user_id)
         return False
@@ -119,7 +127,7 @@ def build_message(user: User, kind: str, address: str, context: Mapping[str, str
 def send_notice(user: User, kind: str, address: str | None = None) -> bool:
     """Queue notice ``kind`` to ``user`` (at ``address``, default their e-mail); True if queued."""
     address = address or user.email
-    if not address or not _allowed(user.id):
+    if not address or not _allowed(user.id, kind):
         return False
     context = {
         "when": utcnow().strftime("%Y-%m-%d %H:%M UTC"),

@@ -157,6 +157,23 @@ def test_a_lockout_of_the_second_factor_is_told(app, make_user, smtp_inbox):
     assert "locked" in message["Subject"] and "203.0.113.9" in body_of(message)
 
 
+def test_lockouts_are_told_once_an_hour_and_leave_the_other_notices(app, make_user, smtp_inbox):
+    """Strangers can lock an account as often as they like: the owner hears of it once an hour,
+    and is still told of the next sign-in or change."""
+    from app.account.notices import account_locked, send_notice
+
+    alice = make_user("alice")
+    with_email(app, alice.id)
+    with app.test_request_context("/auth/login"):
+        user = db.session.get(User, alice.id)
+        sent = [account_locked(user) for _ in range(20)]
+        assert sent.count(True) == 1
+        assert send_notice(user, "new_browser") and send_notice(user, "password")
+    settle(app)
+    subjects = [message["Subject"] for message in smtp_inbox.wait_for(3)]
+    assert len(subjects) == 3 and sum("locked" in subject for subject in subjects) == 1
+
+
 def test_an_admin_reset_tells_the_target_not_the_admin(app, make_user, smtp_inbox):
     from app.events import EventType, Severity
     from app.signals import emit_security_event
