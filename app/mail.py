@@ -25,6 +25,7 @@ from app.config import ConfigError
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 200
+IDLE_SECONDS = 30.0  # an idle sender thread ends; the next message starts another
 MAX_ADDRESS_LENGTH = 254
 LOCAL_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.!#$%&'*+/=?^_`{|}~-"
@@ -123,7 +124,16 @@ class Mailer:
 
     def _run(self) -> None:
         while True:
-            message = self.queue.get()
+            try:
+                message = self.queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                # Leave when idle. Under the lock, so that a message put meanwhile either is
+                # seen here or finds no thread and starts a new one.
+                with self._start_lock:
+                    if self.queue.empty():
+                        self._thread = None
+                        return
+                continue
             try:
                 self._deliver(message)
             finally:
