@@ -24,7 +24,7 @@ from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
 from app.signals import security_event
-from plugins.security import highwater, seal
+from plugins.security import highwater, repeats, seal
 from plugins.security.models import GENESIS_HASH, AuditChainHead, SecurityEvent
 from plugins.security.sanitize import clean_metadata, clean_text
 
@@ -201,7 +201,8 @@ def log_event(
     description: str = "",
     metadata: dict[str, Any] | None = None,
 ) -> int | None:
-    """Record one security event; return its id (None when recording is off or failed).
+    """Record one security event; return its id (None when recording is off or failed, or the
+    event was counted as a repeat of one stored moments before).
 
     Never raises for a storage problem: the JSON line is written even when the row cannot be.
     """
@@ -220,6 +221,8 @@ def log_event(
         "timestamp": utcnow(),
         "id": None,
     }
+    if repeats.absorbed(row):  # a repeat of a detection stored within its window: counted
+        return None
     stored = False
     if has_app_context() and current_app.config.get("SECURITY_AUDIT_ENABLED", True):
         try:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
 
+from plugins.security import repeats
+
 Guard = Callable[[], ResponseReturnValue | None]
 
 
@@ -23,6 +25,7 @@ def run_guards() -> ResponseReturnValue | None:
     endpoint = request.endpoint
     if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
         return None  # static files are exempt from every guard (unknown URLs are not: scanners)
+    repeats.sweep()  # write the counts of repeated detections whose window has closed
     for _, guard in current_app.extensions["security"]["guards"]:
         response = guard()
         if response is not None:

@@ -100,12 +100,15 @@ def inspect_request():
     if mode == "off":
         return None
     max_bytes = current_app.config["SECURITY_INSPECT_MAX_BYTES"]
+    # A bound per value as well as per request: one huge field cannot use up the budget of the
+    # fields after it. Both count characters (at most four bytes each); the search is linear.
+    max_value = current_app.config["SECURITY_INSPECT_MAX_VALUE_BYTES"]
     hits: dict[str, tuple[str, str, str]] = {}
     budget = max_bytes
     for count, (location, parameter, value) in enumerate(_candidates(max_bytes)):
         if count >= MAX_VALUES or budget <= 0:
             break
-        value = value[:budget]
+        value = value[: min(budget, max_value)]
         budget -= len(value)
         category = classify(value)
         if category and category not in hits:

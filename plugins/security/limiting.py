@@ -22,6 +22,9 @@ from plugins.security.rejection import note_dry_run, reject, too_many_requests
 
 BREACH_SCOPE = "security-breaches"
 CHECKED = "_security_limits_checked"  # set in g when this request went through the limiter
+# What the limiter calls a request that matches no route: flask-limiter finds no limits for an
+# empty identity, and a scanner's unknown URLs must count under the default limit like any page.
+UNMATCHED = "<unmatched>"
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +38,7 @@ def build_limiter(app: Flask) -> Limiter:
     return Limiter(
         key_func=rate_limit_key,
         key_prefix="security",
+        request_identifier=request_identity,
         storage_uri=uri,
         storage_options=options,
         in_memory_fallback_enabled=True,
@@ -46,7 +50,7 @@ def build_limiter(app: Flask) -> Limiter:
                 key_function=policies.ip_key,
                 scope="AUTH",
                 exempt_when=policies.not_a_sign_in_attempt,
-                deduct_when=policies.failed_sign_in,
+                deduct_when=policies.refused_sign_in,
             ),
             Limit(
                 policies.auth_account_limit,
@@ -57,6 +61,11 @@ def build_limiter(app: Flask) -> Limiter:
             ),
         ],
     )
+
+
+def request_identity() -> str:
+    """The limiter's name for the request: its endpoint, or UNMATCHED for a URL with no route."""
+    return request.endpoint or UNMATCHED
 
 
 def _state() -> dict:

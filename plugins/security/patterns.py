@@ -1,6 +1,16 @@
 """Precompiled attack signatures for request inspection: SQL injection, XSS, path traversal,
 dangerous uploads. Tuned on the labelled corpus in tests/security/corpus.py: scanner payloads
-must match, ordinary text ("O'Brien", "select a plan", "<3") must not."""
+must match, ordinary text ("O'Brien", "select a plan", "<3") must not.
+
+The signatures are written in Python's syntax and searched by RE2 (see plugins.security.linear):
+anything a stranger sends costs time linear in its length, however it is crafted. A signature
+has no counted window after a keyword ("cast(" then at most 80 characters, then "as int"): an
+automaton must remember every overlapping start of such a window, so text that repeats the
+keyword exhausts RE2's state cache and runs 100-1000x slower. The windows of "cast(" and
+"case when" are open-ended instead (to the value's end, which inspection bounds: they match
+more, never less); "select" is followed by the shape of a select list (items separated by
+commas, each perhaps aliased), where it was any 60 characters of words, commas and spaces, so
+that a long sentence with "select" and "from accounts" in it is not taken for SQL."""
 
 from __future__ import annotations
 
@@ -9,15 +19,13 @@ import html
 import re
 from urllib.parse import unquote
 
-_FLAGS = re.IGNORECASE | re.DOTALL
+from plugins.security.linear import compile_linear, compile_test, prepare
 
-SQLI = re.compile(
-    r"""
+SQLI_SIGNATURES = r"""
       ['"`)]\s*(?:or|and|xor|\|\||&&)\s*(?:not\s+)?['"(]{0,2}\s*[\w@]+['"]?\s*(?:=|<>|!=|<|>|\blike\b|\bis\b|\bbetween\b|\bin\b\s*\(|$|--|\#|/\*)
     | ['"`)]\s*(?:or|and)\s+['"]?[\w@]+['"]?\s*(?:--|\#|/\*)
     | ['"]\s*(?:or|and)\s+['"]{1,2}\s*=\s*['"]
     | \b(?:or|and)\s+\d+\s*(?:=|<>|!=|<|>|like)\s*\d+
-    | \b(?:or|and)\s+(['"])(\w*)\1\s*=\s*(['"])\2\3
     | \bunion\b(?:\s+(?:all|distinct))?\s+select\s+(?:null|\d|[\w@()*'"]+\s*(?:,|\bfrom\b|--|\#|$)|\*|char\s*\(|concat|@@)
     | ['"`);]\s*;?\s*(?:drop|delete|insert|update|truncate|alter|create|exec(?:ute)?|shutdown|declare|grant)\s+(?:table|from|into|database|schema|user|[\w.]+\s+set|procedure|master|xp_)
     | ;\s*(?:drop|truncate|alter)\s+(?:table|database|schema)\b
@@ -26,22 +34,19 @@ SQLI = re.compile(
     | \binformation_schema\b|\bsysobjects\b|\bsyscolumns\b|\bpg_catalog\b|\bsqlite_master\b|\bmysql\.user\b
     | \bxp_cmdshell\b|\bload_file\s*\(|\binto\s+(?:out|dump)file\b|\butl_http\b
     | \b(?:extractvalue|updatexml|gtid_subset|json_keys|exp)\s*\(\s*(?:~|\d|0x|concat|\(\s*select)
-    | \b(?:cast|convert)\s*\(.{0,80}\bas\s+(?:int|char|varchar|numeric)\b.{0,20}\)
+    | \b(?:cast|convert)\s*\(.*?\bas\s+(?:int|char|varchar|numeric)\b.{0,20}\)
     | @@(?:version|datadir|hostname|servername)\b|\bversion\s*\(\s*\)|\bdatabase\s*\(\s*\)|\bcurrent_user\s*\(\s*\)
     | ['"`]\s*(?:--|\#|/\*)
     | \border\s+by\s+\d+\s*(?:--|\#|/\*|$)
-    | \bselect\b\s+(?:\*\s*from\b|@@|count\s*\(|[\w,\s]{1,60}\bfrom\s+(?:users?|accounts?|admin\w*|passwords?|information_schema|dual|mysql|pg_\w+|sys\w*)\b)
+    | \bselect\b\s+(?:\*\s*from\b|@@|count\s*\(|(?:(?:distinct|all|top\s+\d+)\s+)?[\w@.()*'"]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w@.()*'"]+(?:\s+as\s+\w+)?)*\s+from\s+(?:users?|accounts?|admin\w*|passwords?|information_schema|dual|mysql|pg_\w+|sys\w*)\b)
     | \bselect\s*\(\s*(?:select|sleep|case|char|\d)
-    | \bcase\s+when\b.{1,80}\bthen\b.{1,80}\belse\b
+    | \bcase\s+when\b.+?\bthen\b.+?\belse\b
     | \bchar\s*\(\s*\d+\s*(?:,\s*\d+\s*)+\)|\bchr\s*\(\s*\d+\s*\)\s*(?:\|\||\+)
     | /\*!?\d*\s*(?:union|select|or|and)\b|\b(?:union|select)\s*/\*
     | \bhaving\s+\d+\s*=\s*\d+
-    """,
-    _FLAGS | re.VERBOSE,
-)
+    """
 
-XSS = re.compile(
-    r"""
+XSS_SIGNATURES = r"""
       <\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|xml|xss|template|portal)\b
     | <[^>]*?[\s/"'](?:on[a-z]{3,20})\s*=
     | ['"]\s*(?:on[a-z]{3,20})\s*=\s*\S
@@ -53,24 +58,47 @@ XSS = re.compile(
     | \bstring\s*\.\s*fromcharcode\s*\(|\bexpression\s*\(|\burl\s*\(\s*['"]?\s*javascript:
     | <\s*(?:img|body|input|video|audio|details|marquee|isindex|select|textarea|keygen|a|div|form|button)\b[^>]*\b(?:src|href|action)\s*=\s*['"]?\s*(?:javascript|x\b)
     | \{\{\s*constructor\b|\$\{\s*alert|<!\[cdata\[
-    """,
-    _FLAGS | re.VERBOSE,
-)
+    """
 
-TRAVERSAL = re.compile(
-    r"""
+TRAVERSAL_SIGNATURES = r"""
       (?:^|[/\\=])\.\.(?:[/\\]|;/|$)
     | \.\.[/\\]\.\.
     | (?:^|[/\\])(?:etc[/\\](?:passwd|shadow|hosts|group|issue)|proc[/\\]self[/\\]\w+|windows[/\\]win\.ini|boot\.ini|winnt[/\\]|\.ssh[/\\]|\.git[/\\](?:config|head)|\.env$|web-inf[/\\]web\.xml)
     | ^\s*(?:file|php|expect|zip|phar|glob|data)://
     | \x00
     | ^[a-z]:\\(?:windows|winnt|boot\.ini|inetpub)
-    """,
-    _FLAGS | re.VERBOSE,
-)
+    """
 
-CATEGORIES = (("sql_injection", SQLI), ("xss", XSS), ("path_traversal", TRAVERSAL))
-# Values made only of these characters cannot carry any of the signatures: skip the regexes.
+SQLI = compile_test(SQLI_SIGNATURES)
+XSS = compile_test(XSS_SIGNATURES)
+TRAVERSAL = compile_test(TRAVERSAL_SIGNATURES)
+
+# The quoted tautology "or 'x'='x'" needs a backreference, which RE2 lacks: RE2 finds each
+# "or 'a'='b'" (only one can start at a position, none inside another) and Python compares.
+TAUTOLOGY = compile_linear(r"""\b(?:or|and)\s+(['"])(\w*)(['"])\s*=\s*(['"])(\w*)(['"])""")
+
+
+def _tautology(data: bytes) -> bool:
+    for match in TAUTOLOGY.finditer(data):
+        first_quote, left, close, second_quote, right, last = match.groups()
+        if first_quote == close and second_quote == last and _same_letters(left, right):
+            return True
+    return False
+
+
+def _same_letters(left: bytes, right: bytes) -> bool:
+    """Compare two words ignoring case, letter by letter as Python's re compares them."""
+    a, b = left.decode("utf-8"), right.decode("utf-8")
+    return len(a) == len(b) and all(x == y or x.lower() == y.lower() for x, y in zip(a, b, strict=True))
+
+
+CATEGORIES = (
+    ("sql_injection", lambda data: SQLI(data) or _tautology(data)),
+    ("xss", XSS),
+    ("path_traversal", TRAVERSAL),
+)
+# Values made only of these characters cannot carry any of the signatures: skip the search.
+# (Python's re is linear here: one class, anchored at both ends, nothing to backtrack into.)
 HARMLESS = re.compile(r"[A-Za-z0-9 _.@:+\-]*")
 
 DANGEROUS_EXTENSIONS = frozenset(
@@ -124,9 +152,9 @@ def _classify_cached(value: str) -> str | None:
 def _classify(value: str) -> str | None:
     if HARMLESS.fullmatch(value):
         return None
-    text = normalise(value)
-    for name, pattern in CATEGORIES:
-        if pattern.search(text):
+    data = prepare(normalise(value))
+    for name, matches in CATEGORIES:
+        if matches(data):
             return name
     return None
 

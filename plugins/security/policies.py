@@ -110,3 +110,11 @@ def account_key() -> str:
 def failed_sign_in(response) -> bool:
     """The core answers a failed sign-in with 401 (a success redirects)."""
     return response.status_code == 401
+
+
+def refused_sign_in(response) -> bool:
+    """A failed sign-in (401), or an anonymous sign-in form refused before its password was
+    checked (400: a missing or stale CSRF token, a malformed form): a script posting forms
+    without the token must meet the per-IP sign-in limit, and its bans, like one guessing
+    passwords. A signed-in user's password-change form errors are not counted."""
+    return response.status_code == 401 or (response.status_code == 400 and not current_user.is_authenticated)

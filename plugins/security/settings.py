@@ -74,6 +74,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECURITY_AUDIT_KEY", None, as_optional_str, "HMAC key of the audit chain; else instance/audit-key"
     ),
+    Setting(
+        "SECURITY_REPEAT_WINDOW_SECONDS",
+        60,
+        as_int(0, 86_400),
+        "identical detections from one source within this time are stored once, then counted (0: off)",
+    ),
+    Setting(
+        "SECURITY_REPEAT_MAX_KEYS", 5000, as_int(10, 1_000_000), "detections counted at once per process"
+    ),
     # request inspection
     Setting("SECURITY_INSPECTION_MODE", "log", as_choice("off", "log", "block"), "off, log or block"),
     Setting(
@@ -83,4 +92,7 @@ SETTINGS: tuple[Setting, ...] = (
         "request headers inspected",
     ),
     Setting("SECURITY_INSPECT_MAX_BYTES", 65_536, as_int(256, 10_485_760), "bytes of a request inspected"),
+    Setting(
+        "SECURITY_INSPECT_MAX_VALUE_BYTES", 8_192, as_int(64, 10_485_760), "bytes of one value inspected"
+    ),
 )

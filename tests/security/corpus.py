@@ -46,6 +46,11 @@ SQL_INJECTION = [
     "1/**/UNION/**/SELECT/**/1,2",
     "1' || (SELECT 1 FROM dual)--",
     "' AND 1=(SELECT COUNT(*) FROM sqlite_master)--",
+    # separators and forms the move to RE2 had to keep: a Unicode space, the quoted tautology
+    # without a quote before it (a backreference in Python's re), a select list with functions
+    "admin'\u00a0OR\u00a01=1--",
+    "1 or 'x'='x'",
+    "1 AND (SELECT CONCAT(username,0x3a,password) FROM users LIMIT 1)",
 ]
 
 XSS = [
@@ -358,4 +363,7 @@ BENIGN = [
     "or 1 more",
     "and 1 = 1 is math",
     "O'Brien's 1=1 policy",
+    # long sentences with the words of a query far apart
+    "Please select the plan that suits you best, and we will take the first premium from accounts you name.",
+    "In case you move, select a new doctor, then tell us; we pay claims from users of the old network.",
 ]

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import utcnow
 from plugins.security.audit import RecordedEvent, log_event
 from plugins.security.models import SecurityEvent
+from plugins.security.repeats import REPEATS
 from plugins.security.threats.catalog import RULES, SEVERITY_RANK, at_least, subject_label
 from plugins.security.threats.detect import SOURCE
 from plugins.security.threats.models import OPEN_STATUSES, AlertEvent, AlertStatus, SecurityAlert
@@ -55,6 +56,12 @@ def record_detection(event: RecordedEvent) -> AlertOutcome | None:
     return outcome
 
 
+def occurrences(event: RecordedEvent) -> int:
+    """How many detections ``event`` stands for: one, or the count of the repeats it records."""
+    count = (event.metadata or {}).get(REPEATS)
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+
+
 def _upsert(rule_name: str, subject: str, event: RecordedEvent) -> AlertOutcome:
     rule = RULES[rule_name]
     key = f"{rule_name}:{subject}"
@@ -66,7 +73,7 @@ def _upsert(rule_name: str, subject: str, event: RecordedEvent) -> AlertOutcome:
                 title=rule.title.format(label=subject_label(subject))[:200],
                 description=event.description,
                 severity=event.severity,
-                event_count=1,
+                event_count=occurrences(event),
                 first_occurrence=event.timestamp,
                 last_occurrence=event.timestamp,
                 status=AlertStatus.ACTIVE.value,
@@ -78,7 +85,7 @@ def _upsert(rule_name: str, subject: str, event: RecordedEvent) -> AlertOutcome:
             session.add(alert)
             session.flush()
         else:
-            alert.event_count += 1
+            alert.event_count += occurrences(event)
             alert.last_occurrence = event.timestamp
             alert.description = event.description
             if SEVERITY_RANK[event.severity] > SEVERITY_RANK[alert.severity]:

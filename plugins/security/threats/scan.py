@@ -19,6 +19,7 @@ from app.events import EventType
 from app.extensions import db
 from app.models import utcnow
 from plugins.security.models import SecurityEvent
+from plugins.security.repeats import REPEATS
 from plugins.security.threats import traffic
 from plugins.security.threats.detect import SOURCE, Detection, report
 from plugins.security.threats.models import AuthFailure, ScanState, TrafficCount
@@ -88,8 +89,11 @@ def _scan_events(state: ScanState, result: ScanResult) -> None:
     threshold = config["SECURITY_PROBE_THRESHOLD"]
     for key, (user_id, ip, latest) in subjects.items():
         who = SecurityEvent.user_id == user_id if user_id is not None else SecurityEvent.ip_address == ip
+        # An event with the count of repeats of the one before it stands for that many.
         count = db.session.scalar(
-            select(func.count(SecurityEvent.id)).where(
+            select(
+                func.coalesce(func.sum(func.coalesce(SecurityEvent.details[REPEATS].as_integer(), 1)), 0)
+            ).where(
                 who,
                 SecurityEvent.event_type == EventType.ACCESS_DENIED.value,
                 SecurityEvent.timestamp >= latest - timedelta(seconds=window),

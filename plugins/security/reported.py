@@ -1,0 +1,89 @@
+"""What the portal has already reported, so that a detection the request path would make again
+on every request (a copied session cookie replayed by a script) is reported once per window.
+
+The memory is server-side, never in the cookie: the client being reported chooses whether to
+keep the cookie it is sent back. Each process keeps a bounded memory in front; when the rate
+limits have a storage (Redis shared by every worker and host), the processes agree through it,
+so a detection is reported once in all. A storage that fails leaves each process on its own
+memory: a detection is then reported at most once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+from flask import Flask, current_app
+from limits import RateLimitItemPerSecond
+
+log = logging.getLogger(__name__)
+SCOPE = "security-reported"
+MAX_KEYS = 10_000
+
+
+class ReportedMemory:
+    """Per key: until when (monotonic) its reports count, and how many there were; oldest first."""
+
+    def __init__(self, max_keys: int = MAX_KEYS) -> None:
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[str, list] = OrderedDict()
+        self.max_keys = max_keys
+
+    def take(self, key: str, seconds: float, amount: int) -> bool:
+        """Count one report of ``key`` unless ``amount`` were counted in its window (atomic: two
+        threads of one process never both take the last one)."""
+        now = time.monotonic()
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry[0] <= now:
+                self.entries.pop(key, None)
+                entry = self.entries[key] = [now + seconds, 0]
+                while len(self.entries) > self.max_keys:
+                    self.entries.popitem(last=False)
+            if entry[1] >= amount:
+                return False
+            entry[1] += 1
+            return True
+
+    def exhaust(self, key: str, amount: int) -> None:
+        """Mark ``key`` as reported ``amount`` times (another process did it)."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                entry[1] = amount
+
+
+def _memory(app: Flask) -> ReportedMemory:
+    state = app.extensions["security"]
+    memory = state.get("reported")
+    return memory if memory is not None else state.setdefault("reported", ReportedMemory())
+
+
+def _allowed_by_storage(app: Flask, key: str, seconds: int, amount: int) -> bool:
+    """Whether all processes together reported ``key`` fewer than ``amount`` times (True without a
+    storage), counting this report."""
+    limiter = app.extensions["security"].get("limiter")
+    if limiter is None:  # rate limiting is off: this process's memory is all there is
+        return True
+    try:
+        # "amount per N seconds": the limiter's strategy (its in-memory fallback while the
+        # storage is down) admits the first ``amount`` reporters only.
+        return limiter.limiter.hit(RateLimitItemPerSecond(amount, seconds), SCOPE, key)
+    except Exception:  # an unreachable storage must not stop the report
+        log.warning("could not check whether %s was reported; reporting it", SCOPE, exc_info=True)
+        return True
+
+
+def may_report(key: str, seconds: int, amount: int = 1) -> bool:
+    """Whether ``key`` may be reported now: fewer than ``amount`` reports of it in ``seconds``.
+    A True answer counts as one report. ``key`` must hold no secret: it reaches the storage."""
+    app = current_app._get_current_object()
+    memory = _memory(app)
+    if not memory.take(key, seconds, amount):
+        return False  # this process knows: no round trip to the storage
+    if _allowed_by_storage(app, key, seconds, amount):
+        return True
+    memory.exhaust(key, amount)
+    return False
