@@ -186,6 +186,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REAUTH_TIMEOUT_SECONDS", 300, as_int(30, 24 * 3600), "sensitive changes need a sign-in this recent"
     ),
+    Setting(
+        "DEVICE_COOKIE_MAX_AGE_DAYS", 365, as_int(1, 3650), "how long a browser that signed in stays known"
+    ),
     Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),
     Setting("PASSWORD_BREACH_CHECK", True, as_bool, "refuse breached and common passwords (shipped list)"),
     Setting(
