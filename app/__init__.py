@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import access, database, errors, input_limits, navigation, security_headers
+from app import access, database, errors, input_limits, mail, navigation, security_headers
 from app.auth import service as auth_service
 from app.config import ConfigError, core_config, gather_raw_config
 from app.extensions import cache, csrf, db, limiter, migrate
@@ -63,16 +63,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("CACHE_NO_NULL_WARNING", True)
     cache.init_app(app)
     security_headers.init_app(app)
+    mail.init_app(app)
 
     # 3. core request guards and blueprints (order matters: idle timeout, then access)
     auth_service.init_app(app)
     access.init_app(app)
+    from app.account import bp as account_bp
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.core_views import bp as core_bp
 
-    for blueprint in (core_bp, auth_bp, admin_bp, api_bp):
+    for blueprint in (core_bp, auth_bp, account_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
     navigation.init_app(app)
 

@@ -15,6 +15,7 @@ from app.auth.passwords import hash_password, password_problems, username_proble
 from app.events import EventType, Severity
 from app.extensions import db
 from app.jobs import all_jobs, paused_jobs, run_job
+from app.mail import normalize_address
 from app.models import JobRun, Role, User
 from app.plugin import call_hook
 from app.runner_lock import RENEW_SECONDS
@@ -32,17 +33,22 @@ def _read_password() -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def create_user(username: str, password: str, role: Role) -> User:
+def create_user(username: str, password: str, role: Role, email: str | None = None) -> User:
     """Validate and store a new user; raise click.UsageError naming what is wrong."""
     problem = username_problem(username)
     if problem:
         raise click.UsageError(problem)
+    if email is not None:
+        try:
+            email = normalize_address(email)
+        except ValueError as error:
+            raise click.UsageError(f"--email: {error}") from None
     if db.session.scalar(db.select(User).where(User.username == username)):
         raise click.UsageError(f"A user called {username!r} already exists.")
     problems = password_problems(password, username)
     if problems:
         raise click.UsageError(" ".join(problems))
-    user = User(username=username, password_hash=hash_password(password), role=role.value)
+    user = User(username=username, password_hash=hash_password(password), role=role.value, email=email)
     db.session.add(user)
     db.session.commit()
     return user
@@ -51,10 +57,11 @@ def create_user(username: str, password: str, role: Role) -> User:
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--admin", is_flag=True, help="Give the user the admin role.")
-def users_create(username: str, admin: bool) -> None:
+@click.option("--email", default=None, metavar="ADDRESS", help="Where security notices go (optional).")
+def users_create(username: str, admin: bool, email: str | None) -> None:
     """Create USERNAME; the password comes from a prompt, or from stdin when piped."""
-    user = create_user(username, _read_password(), Role.ADMIN if admin else Role.CLIENT)
-    click.echo(f"Created {user.role} {user.username}.")
+    user = create_user(username, _read_password(), Role.ADMIN if admin else Role.CLIENT, email=email)
+    click.echo(f"Created {user.role} {user.username}" + (f" <{user.email}>." if user.email else "."))
 
 
 @users_cli.command("set-role")

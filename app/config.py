@@ -190,12 +190,22 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         "DEVICE_COOKIE_MAX_AGE_DAYS", 365, as_int(1, 3650), "how long a browser that signed in stays known"
     ),
     Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),
+    Setting("PASSWORD_BREACH_CHECK", True, as_bool, "refuse breached and common passwords (shipped list)"),
     Setting(
         "PASSWORD_HASH_METHOD",
         "scrypt",
         as_password_hash_method,
         "werkzeug method: scrypt[:n:r:p] or pbkdf2:sha256[:iterations]",
     ),
+    # Mail for account notices (app.mail); the security plugin's alert mail falls back to it.
+    Setting("MAIL_SMTP_HOST", None, as_optional_str, "SMTP server; unset: mail is written to the log"),
+    Setting("MAIL_SMTP_PORT", 25, as_int(1, 65_535), "SMTP port"),
+    Setting("MAIL_SMTP_USERNAME", None, as_optional_str, "SMTP user"),
+    Setting("MAIL_SMTP_PASSWORD", None, as_optional_str, "SMTP password"),
+    Setting("MAIL_SMTP_STARTTLS", False, as_bool, "upgrade the SMTP connection with STARTTLS"),
+    Setting("MAIL_SMTP_TIMEOUT_SECONDS", 10.0, as_float(0.5, 120.0), "timeout of one SMTP delivery"),
+    Setting("MAIL_FROM", "portal@localhost", as_str, "sender address of the portal's mail"),
+    Setting("ACCOUNT_NOTICES_PER_HOUR", 5, as_int(0, 1000), "security notices a user gets an hour (0: none)"),
     Setting("TRUSTED_PROXY_COUNT", 0, as_int(0, 10), "proxies whose X-Forwarded-For is trusted"),
     Setting("LOG_LEVEL", "INFO", as_choice("debug", "info", "warning", "error"), "log level"),
     Setting("SERVE_THREADS", 8, as_int(1, 64), "request threads of flask serve; sizes the database pool"),

@@ -44,6 +44,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Optional, for security notices only (no sign-in by e-mail), so not unique: a uniqueness
+    # error would tell anyone which addresses have accounts. See app.account.email.
+    email: Mapped[str | None] = mapped_column(String(254))
 
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive users
@@ -107,3 +110,5 @@ class UserSession(db.Model):
     ip_address: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written at most once a minute a session (app.auth.sessions.LAST_SEEN_STEP), never per request.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

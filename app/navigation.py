@@ -9,6 +9,7 @@ from app.plugin import NavItem, call_hook
 
 CORE_ITEMS = (
     NavItem("Home", "core.home", order=0),
+    NavItem("Account", "account.security", order=85),
     NavItem("Password", "auth.password", order=90),
     NavItem("Admin", "admin.index", admin=True, order=200),
     NavItem("Jobs", "admin.jobs", admin=True, order=210),

@@ -310,6 +310,9 @@ def test_exactly_the_credential_changes_are_guarded(app):
     guarded = {endpoint for endpoint, view in app.view_functions.items() if requires_reauth(view)}
     assert guarded == {
         "auth.password",
+        "account.revoke_session",
+        "account.revoke_other_sessions",
+        "account.change_email",
         "admin.change_role",
         "mfa.setup",
         "mfa.backup_codes",

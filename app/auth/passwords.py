@@ -7,6 +7,8 @@ import re
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.auth.breached import BREACHED_MESSAGE, is_breached
+
 MAX_PASSWORD_LENGTH = 256  # hashing is deliberately slow; refuse megabyte "passwords"
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,80}$")
 
@@ -41,6 +43,13 @@ def password_problems(password: str, username: str) -> list[str]:
         problems.append("The password cannot be only spaces.")
     if username and password.strip().lower() == username.strip().lower():
         problems.append("The password cannot be the same as the username.")
+    # Only a password of acceptable length is looked up (a longer one is refused already).
+    if (
+        current_app.config["PASSWORD_BREACH_CHECK"]
+        and len(password) <= MAX_PASSWORD_LENGTH
+        and is_breached(password)
+    ):
+        problems.append(BREACHED_MESSAGE)
     return problems
 
 

@@ -14,10 +14,12 @@ from app.extensions import db
 from app.models import User, UserSession, as_utc, utcnow
 
 SESSION_KEY = "_portal_sid"
+# Last seen is kept to the minute: a write a minute a session at most, none on other requests.
+LAST_SEEN_STEP = timedelta(minutes=1)
 # Built once: it runs on every signed-in request, and building the expression costs more than
 # SQLAlchemy's cached compilation of it.
 LIVE_USER = (
-    db.select(User, UserSession.created_at)
+    db.select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
     .join(UserSession, UserSession.user_id == User.id)
     .where(
         User.id == bindparam("user_id"),
@@ -46,11 +48,13 @@ def open_session(user_id: int) -> None:
         )
     )
     key = secrets.token_urlsafe(32)
+    now = utcnow()
     db.session.add(
         UserSession(
             key_hash=_digest(key),
             user_id=user_id,
-            created_at=utcnow(),
+            created_at=now,
+            last_seen_at=now,
             ip_address=(request.remote_addr or "")[:64],
             user_agent=request.user_agent.string[:200],
         )
@@ -68,8 +72,77 @@ def live_user(user_id: int) -> User | None:
     row = db.session.execute(LIVE_USER, {"user_id": user_id, "key_hash": _digest(key)}).first()
     if row is None:
         return None
-    user, created = row
-    return user if utcnow() - as_utc(created) <= _max_age() else None
+    user, session_id, created, last_seen = row
+    now = utcnow()
+    if now - as_utc(created) > _max_age():
+        return None
+    if last_seen is None or now - as_utc(last_seen) >= LAST_SEEN_STEP:
+        _touch(session_id, now)
+    return user
+
+
+def _touch(session_id: int, now) -> None:
+    """Move the session's last-seen time to ``now``; the condition makes a request racing another
+    past the same minute match no row (a no-op rather than a second write)."""
+    stale = now - LAST_SEEN_STEP
+    db.session.execute(
+        db.update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            (UserSession.last_seen_at.is_(None)) | (UserSession.last_seen_at <= stale),
+        )
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def current_key_hash() -> str | None:
+    """The stored digest of this request's session key (None without a session key)."""
+    key = session.get(SESSION_KEY)
+    return _digest(key) if isinstance(key, str) else None
+
+
+def current_session_id() -> int | None:
+    """The id of this request's session row (None without one)."""
+    key_hash = current_key_hash()
+    if key_hash is None:
+        return None
+    return db.session.scalar(db.select(UserSession.id).where(UserSession.key_hash == key_hash))
+
+
+def live_sessions(user_id: int, limit: int, key_hash: str | None = None) -> tuple[list[UserSession], int]:
+    """The user's unrevoked sessions within their maximum age (only the one of ``key_hash`` if
+    given), the newest ``limit`` of them (most recently seen first), and how many in all."""
+    live = [
+        UserSession.user_id == user_id,
+        UserSession.revoked_at.is_(None),
+        UserSession.created_at >= utcnow() - _max_age(),
+    ]
+    if key_hash is not None:
+        live.append(UserSession.key_hash == key_hash)
+    total = db.session.scalar(db.select(db.func.count()).select_from(UserSession).where(*live))
+    seen = db.func.coalesce(UserSession.last_seen_at, UserSession.created_at)
+    rows = db.session.scalars(
+        db.select(UserSession).where(*live).order_by(seen.desc(), UserSession.id.desc()).limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+def revoke_one(user_id: int, session_id: int) -> bool:
+    """Revoke the session ``session_id`` if it is a live one of ``user_id`` (never another user's)."""
+    result = db.session.execute(
+        db.update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
 
 
 def revoke_current() -> None:

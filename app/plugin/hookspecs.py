@@ -38,6 +38,21 @@ HOOKSPECS: dict[str, HookSpec] = {
             first=True,
         ),
         HookSpec(
+            "portal_account_sections",
+            "(user) -> Iterable[app.account.sections.AccountSection]",
+            "Sections this plugin adds to the account security page /account/security for "
+            "``user`` (e.g. second factors, passkeys): each names a template the plugin ships, "
+            "rendered with the section's context, placed by its order after the core's sections.",
+        ),
+        HookSpec(
+            "portal_account_activity",
+            "(user, limit: int) -> Iterable[Mapping] | None",
+            "The newest ``limit`` security events of ``user``'s account, newest first, for the "
+            "account security page: mappings with 'created_at' (datetime), 'event_type', "
+            "'severity', 'description' and 'ip_address'. None when this plugin records none.",
+            first=True,
+        ),
+        HookSpec(
             "portal_request_guard",
             "() -> flask.Response | None",
             "Runs first for every request, before CSRF, idle-timeout and access checks (IP "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, redirect, url_for
 
 from app.plugin import NavItem, Plugin
-from plugins.mfa import admin_views, api, models, pending, policy, reauth, service, views  # noqa: F401
+from plugins.mfa import account, admin_views, api, models, pending, policy, reauth, service, views  # noqa: F401
 from plugins.mfa.blueprints import api_bp, bp
 from plugins.mfa.cli import cli
 from plugins.mfa.crypto import build_fernet
@@ -55,5 +55,6 @@ plugin = Plugin(
         "portal_nav_items": nav_items,
         "portal_stats": stats,
         "portal_openapi": openapi,
+        "portal_account_sections": account.account_sections,
     },
 )

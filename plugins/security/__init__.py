@@ -11,7 +11,7 @@ from flask import Blueprint, Flask
 
 from app.access import ADMIN, protect_blueprint
 from app.plugin import NavItem, Plugin
-from plugins.security import api, audit, guard, inspection, limiting, rejection, views
+from plugins.security import account, api, audit, guard, inspection, limiting, rejection, views
 from plugins.security import models as models  # noqa: F401  (registers the tables)
 from plugins.security.cli import cli
 from plugins.security.jobs import JOBS
@@ -68,6 +68,7 @@ HOOKS = {
     "portal_request_guard": guard.run_guards,
     "portal_nav_items": nav_items,
     "portal_openapi": openapi,
+    "portal_account_activity": account.account_activity,
 }
 
 plugin = Plugin(

@@ -32,6 +32,9 @@ class SecurityEvent(db.Model):
     __table_args__ = (
         Index("ix_security_events_type_time", "event_type", "timestamp"),
         Index("ix_security_events_ip_time", "ip_address", "timestamp"),
+        # A user's newest events (the account security page) in 20 index entries, however
+        # many older events of the user (a stranger's wrong guesses) and of others there are.
+        Index("ix_security_events_user_id_id", "user_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

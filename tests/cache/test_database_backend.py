@@ -54,8 +54,7 @@ def postgres_app(tmp_path, url: str):
 
 @pytest.fixture(scope="module")
 def migrated_postgres(tmp_path_factory):
-    """A private PostgreSQL database with the schema built once by the migrations (up to this
-    plugin's); its URL."""
+    """A private PostgreSQL database with the schema built once by all the migrations; its URL."""
     from flask_migrate import upgrade
 
     with private_database(os.environ.get("TEST_POSTGRES_URL"), "cache") as url:
@@ -63,7 +62,7 @@ def migrated_postgres(tmp_path_factory):
         with app.app_context():
             with warnings.catch_warnings():  # migrations/env.py still calls get_engine()
                 warnings.simplefilter("ignore", DeprecationWarning)
-                upgrade(revision="0005_cache")
+                upgrade()  # all of them: the core models the test loads grow columns later
             db.engine.dispose()
         yield url
 

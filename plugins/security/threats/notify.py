@@ -25,6 +25,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app import mail
 from app.extensions import db
 from app.models import utcnow
 from plugins.security.threats.models import Notification, SecurityAlert
@@ -204,8 +205,13 @@ def _send_email(row: Notification) -> None:
     config = current_app.config
     message = email_message(row)
     if not config["SECURITY_SMTP_HOST"]:
+        if config.get("MAIL_SMTP_HOST"):  # the portal's own mail server (app.mail)
+            mail.send_now(message, mail.smtp_settings(config))
+            return None
         # Development: no mail server, so the message goes to the log instead.
-        log.warning("security alert e-mail (no SECURITY_SMTP_HOST set):\n%s", message.as_string())
+        log.warning(
+            "security alert e-mail (no SECURITY_SMTP_HOST or MAIL_SMTP_HOST set):\n%s", message.as_string()
+        )
         return None
     with smtplib.SMTP(config["SECURITY_SMTP_HOST"], config["SECURITY_SMTP_PORT"], timeout=10) as smtp:
         if config["SECURITY_SMTP_STARTTLS"]:

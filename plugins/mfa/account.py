@@ -1,0 +1,19 @@
+"""The plugin's section of the account security page: TOTP status and backup codes left."""
+
+from __future__ import annotations
+
+from app.account.sections import AccountSection
+from plugins.mfa import backup, service
+
+
+def account_sections(user) -> list[AccountSection]:
+    """Two-factor sign-in (TOTP) for ``user``: on or off, backup codes left, where to manage it."""
+    return [
+        AccountSection(
+            key="mfa-totp",
+            title="Two-factor sign-in (authenticator app)",
+            template="mfa/account_section.html",
+            context={"status": service.status(user), "low_water_mark": backup.LOW_WATER_MARK},
+            order=40,
+        )
+    ]
