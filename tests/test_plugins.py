@@ -159,14 +159,52 @@ def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
 
 
 def test_hooks_are_called_in_enable_list_order(tmp_path):
-    first = Plugin(name="first", hooks={"portal_stats": lambda topic: {"by": "first"}})
-    second = Plugin(name="second", hooks={"portal_stats": lambda topic: {"by": "second"}})
-    app = create_app(config(tmp_path, PORTAL_PLUGINS="second,first", PORTAL_EXTRA_PLUGINS=[first, second]))
+    def answering(name: str) -> Plugin:
+        return Plugin(
+            name=name,
+            hooks={
+                "portal_nav_items": lambda user: [NavItem(name, "core.home")],
+                "portal_stats": lambda topic: {"by": name, "topic": topic},
+            },
+        )
+
+    names = ["third", "first", "second", "fourth"]
+    plugins = [answering(name) for name in sorted(names)]  # given in another order than enabled
+    app = create_app(config(tmp_path, PORTAL_PLUGINS=",".join(names), PORTAL_EXTRA_PLUGINS=plugins))
     registry = app.extensions["portal.plugins"]
-    assert registry.call("portal_stats", "x") == [{"by": "second"}, {"by": "first"}]
-    assert registry.call_first("portal_stats", "x") == {"by": "second"}
+    answers = registry.call("portal_nav_items", user=None)
+    assert [items[0].label for items in answers] == names
+    assert registry.call_first("portal_stats", topic="x") == {"by": "third", "topic": "x"}
     with pytest.raises(KeyError):
         registry.call("portal_unknown")
+
+
+def test_hooks_are_called_by_keyword_and_first_result_hooks_only_one_way(tmp_path):
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="plans"))
+    registry = app.extensions["portal.plugins"]
+    with pytest.raises(TypeError, match="positional argument"):
+        registry.call("portal_nav_items", None)  # type: ignore[misc]  (a positional argument)
+    with pytest.raises(TypeError, match="positional argument"):
+        registry.manager.hook.portal_nav_items(None)
+    with pytest.raises(TypeError, match="'portal_stats' is first-result: call it with first_hook_result"):
+        registry.call("portal_stats", topic="x")
+    with pytest.raises(TypeError, match="'portal_nav_items' is not first-result: call it with call_hook"):
+        registry.call_first("portal_nav_items", user=None)
+
+
+def test_an_answer_may_take_a_subset_of_the_arguments(tmp_path):
+    seen = []
+    modest = Plugin(name="modest", hooks={"portal_after_password": lambda user: seen.append(user)})
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="modest", PORTAL_EXTRA_PLUGINS=[modest]))
+    registry = app.extensions["portal.plugins"]
+    assert registry.call_first("portal_after_password", user="alice", next_url="/x") is None
+    assert seen == ["alice"]
+
+
+def test_an_answer_with_an_argument_its_hook_lacks_fails_startup_naming_hook_and_plugin(tmp_path):
+    greedy = Plugin(name="greedy", hooks={"portal_nav_items": lambda user, request: []})
+    with pytest.raises(ConfigError, match="plugin 'greedy'.*hook 'portal_nav_items' takes request"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="greedy", PORTAL_EXTRA_PLUGINS=[greedy]))
 
 
 def test_request_guards_run_before_csrf_and_access(tmp_path):

@@ -15,7 +15,7 @@ from flask import Flask
 
 from app.config import ConfigError, as_bool, parse_settings
 from app.plugin import Plugin
-from app.plugin.hookspecs import HOOKSPECS
+from app.plugin.manager import PortalPluginManager, build_manager
 
 log = logging.getLogger(__name__)
 
@@ -40,32 +40,16 @@ class PluginRegistry:
     def __init__(self, records: list[PluginRecord]):
         self.records = records
         self.enabled: list[Plugin] = [r.plugin for r in records if r.status == "enabled" and r.plugin]
+        self.manager = build_manager(self.enabled)
 
     def is_enabled(self, name: str) -> bool:
         return any(plugin.name == name for plugin in self.enabled)
 
-    def call(self, name: str, *args: Any, **kwargs: Any) -> list[Any]:
-        if name not in HOOKSPECS:
-            raise KeyError(f"unknown hook {name!r}")
-        results = []
-        for plugin in self.enabled:
-            impl = plugin.hooks.get(name)
-            if impl is not None:
-                result = impl(*args, **kwargs)
-                if result is not None:
-                    results.append(result)
-        return results
+    def call(self, name: str, **kwargs: Any) -> list[Any]:
+        return self.manager.caller(name, first=False)(**kwargs)
 
-    def call_first(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        if name not in HOOKSPECS:
-            raise KeyError(f"unknown hook {name!r}")
-        for plugin in self.enabled:
-            impl = plugin.hooks.get(name)
-            if impl is not None:
-                result = impl(*args, **kwargs)
-                if result is not None:
-                    return result
-        return None
+    def call_first(self, name: str, **kwargs: Any) -> Any:
+        return self.manager.caller(name, first=True)(**kwargs)
 
     def jobs(self) -> list:
         return [job for plugin in self.enabled for job in plugin.jobs]
@@ -106,9 +90,9 @@ def discover(extra: Iterable[Plugin] = ()) -> tuple[dict[str, tuple[str, Any]], 
 def _validate(plugin: Plugin, expected_name: str) -> None:
     if plugin.name != expected_name:
         raise ConfigError(f"plugin {expected_name!r} declares the name {plugin.name!r}")
-    unknown = sorted(set(plugin.hooks) - set(HOOKSPECS))
-    if unknown:
-        raise ConfigError(f"plugin {plugin.name!r} answers unknown hooks: {', '.join(unknown)}")
+    # Each plugin's answers are checked on their own, so that one that does not fit its hook is
+    # reported as that plugin's failure (and listed by `flask plugins list`).
+    PortalPluginManager().add(plugin)
     if plugin.blueprint is not None and plugin.blueprint.name != plugin.name:
         raise ConfigError(f"plugin {plugin.name!r}: its blueprint must be named {plugin.name!r}")
     for job in plugin.jobs:

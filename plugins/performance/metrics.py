@@ -73,7 +73,7 @@ class CacheCollector(Collector):
 
     def collect(self) -> Iterator:
         with self.app.app_context():
-            stats = first_hook_result("portal_stats", "cache")
+            stats = first_hook_result("portal_stats", topic="cache")
         if not stats:
             return
         for name, help_text in CACHE_COUNTERS.items():

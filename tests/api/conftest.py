@@ -47,7 +47,7 @@ def api_app(tmp_path_factory):
             }
             db.session.add_all(users.values())
             db.session.commit()
-            call_hook("portal_demo_seed", users)
+            call_hook("portal_demo_seed", users=users)
         yield app
 
 

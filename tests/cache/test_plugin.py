@@ -36,9 +36,9 @@ def test_facade_goes_through_the_service(app):
         assert delete_by_tags(["plans"]) == 1
         get_or_set("plans:search:a", lambda: computed.append(1) or "result", tags=("plans",))
         assert len(computed) == 2
-        stats = first_hook_result("portal_stats", "cache")
+        stats = first_hook_result("portal_stats", topic="cache")
         assert stats["hits"] == 2 and stats["misses"] == 2
-        assert first_hook_result("portal_stats", "mfa_adoption") is None
+        assert first_hook_result("portal_stats", topic="mfa_adoption") is None
 
 
 @pytest.mark.plugins("cache")
@@ -109,7 +109,7 @@ def test_unreachable_redis_degrades_to_computing(tmp_path):
 def test_nav_item_and_openapi(app, quick_user):
     with app.test_request_context():
         admin = quick_user("root", role="admin")
-        items = [item for group in call_hook("portal_nav_items", admin) for item in group]
+        items = [item for group in call_hook("portal_nav_items", user=admin) for item in group]
         assert any(item.endpoint == "cache.index" and item.admin for item in items)
         from app.api import openapi_document
 
