@@ -164,7 +164,7 @@ def test_hooks_are_called_in_enable_list_order(tmp_path):
             name=name,
             hooks={
                 "portal_nav_items": lambda user: [NavItem(name, "core.home")],
-                "portal_stats": lambda topic: {"by": name, "topic": topic},
+                "portal_after_password": lambda user, next_url: {"by": name, "next": next_url},
             },
         )
 
@@ -174,7 +174,10 @@ def test_hooks_are_called_in_enable_list_order(tmp_path):
     registry = app.extensions["portal.plugins"]
     answers = registry.call("portal_nav_items", user=None)
     assert [items[0].label for items in answers] == names
-    assert registry.call_first("portal_stats", topic="x") == {"by": "third", "topic": "x"}
+    assert registry.call_first("portal_after_password", user=None, next_url="/x") == {
+        "by": "third",
+        "next": "/x",
+    }
     with pytest.raises(KeyError):
         registry.call("portal_unknown")
 
@@ -186,8 +189,10 @@ def test_hooks_are_called_by_keyword_and_first_result_hooks_only_one_way(tmp_pat
         registry.call("portal_nav_items", None)  # type: ignore[misc]  (a positional argument)
     with pytest.raises(TypeError, match="positional argument"):
         registry.manager.hook.portal_nav_items(None)
-    with pytest.raises(TypeError, match="'portal_stats' is first-result: call it with first_hook_result"):
-        registry.call("portal_stats", topic="x")
+    with pytest.raises(
+        TypeError, match="'portal_cache_stats' is first-result: call it with first_hook_result"
+    ):
+        registry.call("portal_cache_stats")
     with pytest.raises(TypeError, match="'portal_nav_items' is not first-result: call it with call_hook"):
         registry.call_first("portal_nav_items", user=None)
 

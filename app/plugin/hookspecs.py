@@ -67,8 +67,13 @@ def portal_demo_seed(users: dict[str, User]) -> Iterable[str]:
 
 
 @hookspec(firstresult=True)
-def portal_stats(topic: str) -> Mapping[str, Any] | None:
-    """Return figures for other plugins' dashboards by ``topic``; None for a topic you do not know."""
+def portal_mfa_adoption() -> Mapping[str, Any] | None:
+    """Return the MFA adoption figures (users, enrolled, ratio, ...) the MFA plugin publishes."""
+
+
+@hookspec(firstresult=True)
+def portal_cache_stats() -> Mapping[str, Any] | None:
+    """Return the cache's figures (backend, hits, misses, ratio, entries, bytes, ...)."""
 
 
 @hookspec

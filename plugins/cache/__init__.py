@@ -39,9 +39,7 @@ def _provider():
     return current_app.extensions.get("portal.cache")
 
 
-def _stats(topic: str):
-    if topic != "cache":
-        return None
+def _stats():
     service = _provider()
     return service.stats() if service is not None else None
 
@@ -68,7 +66,7 @@ plugin = Plugin(
     cli=cli,
     hooks={
         "portal_cache_provider": _provider,
-        "portal_stats": _stats,
+        "portal_cache_stats": _stats,
         "portal_nav_items": _nav_items,
         "portal_openapi": openapi,
     },

@@ -36,9 +36,9 @@ def test_facade_goes_through_the_service(app):
         assert delete_by_tags(["plans"]) == 1
         get_or_set("plans:search:a", lambda: computed.append(1) or "result", tags=("plans",))
         assert len(computed) == 2
-        stats = first_hook_result("portal_stats", topic="cache")
+        stats = first_hook_result("portal_cache_stats")
         assert stats["hits"] == 2 and stats["misses"] == 2
-        assert first_hook_result("portal_stats", topic="mfa_adoption") is None
+        assert first_hook_result("portal_mfa_adoption") is None  # MFA is off
 
 
 @pytest.mark.plugins("cache")
