@@ -78,7 +78,11 @@ def portal_cache_stats() -> Mapping[str, Any] | None:
 
 @hookspec
 def portal_readiness() -> Mapping[str, bool]:
-    """Return this plugin's extra /readyz checks, by dependency name (True when reachable)."""
+    """Return this plugin's extra /readyz checks, by dependency name (True when reachable).
+
+    The core checks the database and REDIS_URL (rate limits, scheduler lock) itself; the cache
+    plugin answers for its own Redis (CACHE_REDIS_URL may name another server).
+    """
 
 
 @hookspec(firstresult=True)
