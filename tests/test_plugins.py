@@ -84,12 +84,14 @@ def test_plugin_setting_is_validated_naming_the_variable(tmp_path):
 
 
 def test_a_plugin_is_wired_only_when_enabled(tmp_path):
-    bp = Blueprint("hello", __name__)
-    bp.add_url_rule("/hello/", "index", lambda: "hi")
+    bp = Blueprint("hello", __name__, url_prefix="/hello")
+    bp.add_url_rule("/", "index", lambda: "hi")
+    api_bp = Blueprint("hello_api", __name__, url_prefix="/api/v1/hello")
+    api_bp.add_url_rule("/ping", "ping", lambda: {"pong": True})
     calls = []
     hello = Plugin(
         name="hello",
-        blueprint=bp,
+        blueprints=(bp, api_bp),
         setup=lambda app: calls.append(app),
         jobs=(Job("hello.tick", func=lambda: None),),
         hooks={"portal_nav_items": lambda user: [NavItem("Hello", "hello.index")]},
@@ -98,7 +100,8 @@ def test_a_plugin_is_wired_only_when_enabled(tmp_path):
     off = create_app(
         config(tmp_path, PORTAL_PLUGINS="hello", HELLO_ENABLED="false", PORTAL_EXTRA_PLUGINS=[hello])
     )
-    assert "hello.index" in on.view_functions and "hello.index" not in off.view_functions
+    assert {"hello.index", "hello_api.ping"} <= set(on.view_functions)
+    assert "hello.index" not in off.view_functions and "hello_api.ping" not in off.view_functions
     assert calls == [on]
     assert [j.name for j in on.extensions["portal.plugins"].jobs()] == ["hello.tick"]
     assert off.extensions["portal.plugins"].jobs() == []
@@ -106,7 +109,7 @@ def test_a_plugin_is_wired_only_when_enabled(tmp_path):
 
 def test_failing_plugin_stops_startup_when_strict_and_is_listed_as_failed_otherwise(tmp_path):
     # A plugin whose object is wrong is a failure too: its blueprint must carry its name.
-    wrong_bp = Plugin(name="wrongbp", blueprint=Blueprint("other", __name__))
+    wrong_bp = Plugin(name="wrongbp", blueprints=(Blueprint("other", __name__, url_prefix="/wrongbp"),))
     with pytest.raises(ConfigError, match="'wrongbp' failed to load"):
         create_app(config(tmp_path, PORTAL_PLUGINS="wrongbp", PORTAL_EXTRA_PLUGINS=[wrong_bp]))
     app = create_app(
@@ -140,7 +143,7 @@ def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
 
 
 def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
-    bad = Plugin(name="wrongbp", blueprint=Blueprint("other", __name__))
+    bad = Plugin(name="wrongbp", blueprints=(Blueprint("other", __name__, url_prefix="/wrongbp"),))
     app = create_app(
         config(
             tmp_path,
@@ -226,3 +229,47 @@ def test_request_guards_run_before_csrf_and_access(tmp_path):
     blocked = client.post("/auth/login", environ_base={"REMOTE_ADDR": "203.0.113.66"})
     assert blocked.status_code == 403 and blocked.get_data(as_text=True) == "blocked"
     assert client.post("/auth/login").status_code == 400  # others reach the CSRF check
+
+
+@pytest.mark.parametrize(
+    ("blueprints", "message"),
+    [
+        (
+            (Blueprint("elsewhere", __name__, url_prefix="/outside"),),
+            "first blueprint must be named 'outside'",
+        ),
+        (
+            (
+                Blueprint("outside", __name__, url_prefix="/outside"),
+                Blueprint("other", __name__, url_prefix="/x"),
+            ),
+            "blueprint 'other' must be named outside_",
+        ),
+        ((Blueprint("outside", __name__),), "must have the url_prefix /outside or /api/v1/outside"),
+        ((Blueprint("outside", __name__, url_prefix="/auth"),), "not '/auth'"),
+        ((Blueprint("outside", __name__, url_prefix="/outsider"),), "not '/outsider'"),
+        (
+            (
+                Blueprint("outside", __name__, url_prefix="/outside"),
+                Blueprint("outside_api", __name__, url_prefix="/api/v1/plans"),
+            ),
+            "blueprint 'outside_api' must have the url_prefix",
+        ),
+    ],
+)
+def test_every_blueprint_keeps_to_its_plugins_names_and_urls(tmp_path, blueprints, message):
+    # Another plugin's or the core's URLs (here /auth and /api/v1/plans) stay out of reach.
+    plugin = Plugin(name="outside", blueprints=blueprints)
+    with pytest.raises(ConfigError, match=message):
+        create_app(config(tmp_path, PORTAL_PLUGINS="outside", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+def test_no_bundled_plugin_registers_a_blueprint_by_hand(tmp_path):
+    app = create_app(config(tmp_path))
+    declared = {
+        blueprint.name
+        for plugin in app.extensions["portal.plugins"].enabled
+        for blueprint in plugin.blueprints
+    }
+    core = {"core", "auth", "admin", "api"}
+    assert set(app.blueprints) == declared | core

@@ -45,7 +45,7 @@ class Plugin:
     name: str
     description: str = ""
     flag: str | None = None  # the config flag that switches it; default <NAME>_ENABLED
-    blueprint: Blueprint | None = None
+    blueprints: tuple[Blueprint, ...] = ()  # the first is named like the plugin; loader registers all
     settings: tuple[Setting, ...] = ()
     jobs: tuple[Job, ...] = ()
     requires: tuple[str, ...] = ()

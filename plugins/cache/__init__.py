@@ -33,7 +33,6 @@ def setup(app: Flask) -> None:
         },
     )
     invalidation.install()
-    app.register_blueprint(api_bp)
 
 
 def _provider() -> CacheService | None:
@@ -63,7 +62,7 @@ def _nav_items(user):
 plugin = Plugin(
     name="cache",
     description="Tagged, size-bounded, compressed cache (memory, Redis or database)",
-    blueprint=bp,
+    blueprints=(bp, api_bp),
     settings=SETTINGS,
     jobs=(
         Job(

@@ -13,9 +13,8 @@ from plugins.mfa.settings import SETTINGS
 
 
 def setup(app: Flask) -> None:
-    """Build the secret cipher, add the API blueprint and the required-roles policy."""
+    """Build the secret cipher and add the required-roles policy."""
     app.extensions["mfa"] = {"fernet": build_fernet(app)}
-    app.register_blueprint(api_bp)
     policy.init_app(app)
 
 
@@ -46,7 +45,7 @@ def openapi():
 plugin = Plugin(
     name="mfa",
     description="TOTP second factor with QR enrolment, backup codes, lockout and key rotation",
-    blueprint=bp,
+    blueprints=(bp, api_bp),
     settings=SETTINGS,
     setup=setup,
     cli=cli,
