@@ -121,25 +121,72 @@ def test_failing_plugin_stops_startup_when_strict_and_is_listed_as_failed_otherw
     assert status == "failed" and "blueprint must be named" in reason
 
 
-def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    package = site / "portal_hello_ep"
+def install_entry_point_plugin(tmp_path, monkeypatch, name: str, body: str) -> None:
+    """Install a third-party package ``portal_<name>`` that declares ``name`` in portal.plugins."""
+    site = tmp_path / f"site_{name}"
+    package = site / f"portal_{name}"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(
-        textwrap.dedent("""
-        from app.plugin import Plugin
-        plugin = Plugin(name="hello_ep", description="from an entry point")
-    """)
-    )
-    dist = site / "portal_hello_ep-1.0.dist-info"
+    (package / "__init__.py").write_text(textwrap.dedent(body))
+    dist = site / f"portal_{name}-1.0.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: portal-hello-ep\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[portal.plugins]\nhello_ep = portal_hello_ep:plugin\n")
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: portal-{name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[portal.plugins]\n{name} = portal_{name}:plugin\n")
     monkeypatch.syspath_prepend(str(site))
+
+
+def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
+    install_entry_point_plugin(
+        tmp_path,
+        monkeypatch,
+        "hello_ep",
+        """
+        from flask import Blueprint
+
+        from app.plugin import NavItem, Plugin
+
+        bp = Blueprint("hello_ep", __name__, url_prefix="/hello_ep")
+        bp.add_url_rule("/", "index", lambda: "hi")
+        plugin = Plugin(
+            name="hello_ep",
+            description="from an entry point",
+            blueprints=(bp,),
+            hooks={"portal_nav_items": lambda user: [NavItem("Hello", "hello_ep.index")]},
+        )
+        """,
+    )
     app = create_app(config(tmp_path, PORTAL_PLUGINS="hello_ep"))
-    record = {r.name: r for r in app.extensions["portal.plugins"].records}["hello_ep"]
+    registry = app.extensions["portal.plugins"]
+    record = {r.name: r for r in registry.records}["hello_ep"]
     assert record.status == "enabled"
-    assert record.source == "entry point portal-hello-ep"
+    assert record.source == "entry point portal-hello_ep"
+    assert "hello_ep.index" in app.view_functions
+    assert [items[0].label for items in registry.call("portal_nav_items", user=None)] == ["Hello"]
+
+
+def test_an_entry_point_plugin_with_a_mismatched_hook_fails_startup_naming_hook_and_plugin(
+    tmp_path, monkeypatch
+):
+    install_entry_point_plugin(
+        tmp_path,
+        monkeypatch,
+        "askew_ep",
+        """
+        from app.plugin import Plugin
+
+        def second_factor(user, session):  # the hook passes user only
+            return None
+
+        plugin = Plugin(name="askew_ep", hooks={"portal_second_factor": second_factor})
+        """,
+    )
+    message = "plugin 'askew_ep': its answer to hook 'portal_second_factor' takes session"
+    with pytest.raises(ConfigError, match=message):
+        create_app(config(tmp_path, PORTAL_PLUGINS="askew_ep"))
+    # Not strict: the portal starts without it and `flask plugins list` says why.
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="askew_ep", PORTAL_PLUGINS_STRICT="false"))
+    status, reason = statuses(app)["askew_ep"]
+    assert status == "failed" and "portal_second_factor" in reason and "session" in reason
+    assert app.extensions["portal.plugins"].manager.get_plugin("askew_ep") is None
 
 
 def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
