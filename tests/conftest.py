@@ -80,6 +80,9 @@ def portal(path: Path, **config) -> Iterator[Flask]:
         performance = application.extensions.get("performance")
         if performance is not None:  # its flusher thread must not write into the next test's tables
             performance.recorder.close()
+        writer = application.extensions.get("security", {}).get("audit_writer")
+        if writer is not None:  # the same for the audit writer: drain it, end its thread
+            writer.close()
         with application.app_context():
             _db.session.remove()
             if TEST_DATABASE_URL:

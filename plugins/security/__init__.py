@@ -11,7 +11,7 @@ from flask import Blueprint, Flask
 
 from app.access import ADMIN, protect_blueprint
 from app.plugin import NavItem, Plugin
-from plugins.security import api, audit, guard, inspection, limiting, views
+from plugins.security import api, audit, guard, inspection, limiting, rejection, views
 from plugins.security import models as models  # noqa: F401  (registers the tables)
 from plugins.security.cli import cli
 from plugins.security.jobs import JOBS
@@ -31,7 +31,7 @@ protect_blueprint(bp, ADMIN)
 
 views.register(bp)
 
-SETUP_STEPS = [audit.setup, guard.setup, limiting.setup, inspection.setup]
+SETUP_STEPS = [audit.setup, rejection.setup, guard.setup, limiting.setup, inspection.setup]
 NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
 OPENAPI_PARTS = [api.openapi]
 

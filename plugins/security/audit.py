@@ -1,8 +1,12 @@
 """The audit log: ``log_event`` appends a hash-chained row and writes a JSON line for a SIEM.
 
 Writers in several processes are serialised on the chain head row: ``SELECT ... FOR UPDATE`` on
-PostgreSQL and a write transaction taken up front (``BEGIN IMMEDIATE``) on SQLite. Each event is
-written on its own connection and committed at once, independent of the request's session.
+PostgreSQL and a write transaction taken up front (``BEGIN IMMEDIATE``) on SQLite. In each
+process one writer thread (``audit_writer.py``) appends the queued events on a connection of its
+own, one chain lock and one commit per batch, so that a request never waits for a second pool
+connection; ``log_event`` waits for its batch's commit, then sends ``event_recorded`` in the
+calling thread. Only a caller whose ORM session holds SQLite's write lock appends on that
+connection itself, inside its own transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from app.extensions import db
 from app.models import utcnow
 from app.signals import security_event
 from plugins.security import highwater, repeats, seal
+from plugins.security.audit_writer import FAILED, LATE, STORED, AuditWriter
 from plugins.security.models import GENESIS_HASH, AuditChainHead, SecurityEvent
 from plugins.security.sanitize import clean_metadata, clean_text
 
@@ -100,8 +105,16 @@ def lock_chain(conn) -> Any:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     head, key = AuditChainHead.__table__, audit_key()
+    _create_head(conn, key)
+    locked = conn.execute(select(head).where(head.c.id == HEAD_ID).with_for_update()).one()
+    _warn_if_tampered(key, locked)
+    return locked
+
+
+def _create_head(conn, key: bytes) -> None:
+    """Insert the chain head row unless it exists."""
     conn.execute(
-        upsert_insert(conn)(head)
+        upsert_insert(conn)(AuditChainHead.__table__)
         .values(
             id=HEAD_ID,
             last_id=0,
@@ -114,9 +127,6 @@ def lock_chain(conn) -> Any:
         )
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    locked = conn.execute(select(head).where(head.c.id == HEAD_ID).with_for_update()).one()
-    _warn_if_tampered(key, locked)
-    return locked
 
 
 def sealed_head(head: Any, last_id: int, last_hash: str, now: datetime) -> dict[str, Any]:
@@ -161,22 +171,76 @@ def _warn_if_tampered(key: bytes, head: Any) -> None:
         log.critical("audit chain head at row %s was tampered with: %s", head.last_id, problem)
 
 
-def _append(row: dict[str, Any]) -> dict[str, Any]:
+def chain_rows(conn, head, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append ``rows`` after ``head`` (locked by the caller) in ``conn``'s transaction; return them
+    as stored. One insert and one head update for the whole batch; the caller commits."""
     events, head_table = SecurityEvent.__table__, AuditChainHead.__table__
-    with db.engine.connect() as conn:
-        head = lock_chain(conn)
-        row = {**row, "id": head.last_id + 1, "timestamp": utcnow()}
-        row["prev_hash"] = head.last_hash
-        row["hash"] = event_hash(audit_key(), head.last_hash, row)
-        conn.execute(insert(events).values(**{**row, "resolved": False}))
-        conn.execute(
-            update(head_table)
-            .where(head_table.c.id == HEAD_ID)
-            .values(**sealed_head(head, row["id"], row["hash"], row["timestamp"]))
-        )
-        conn.commit()
-    raise_high_water(head, row["id"], row["hash"])
-    return row
+    key, last_id, last_hash = audit_key(), head.last_id, head.last_hash
+    stored = []
+    for row in rows:
+        row = {**row, "id": last_id + 1, "timestamp": utcnow()}
+        row["prev_hash"] = last_hash
+        row["hash"] = event_hash(key, last_hash, row)
+        last_id, last_hash = row["id"], row["hash"]
+        stored.append(row)
+    conn.execute(insert(events), [{**row, "resolved": False} for row in stored])
+    conn.execute(
+        update(head_table)
+        .where(head_table.c.id == HEAD_ID)
+        .values(**sealed_head(head, last_id, last_hash, stored[-1]["timestamp"]))
+    )
+    return stored
+
+
+def append_batch(conn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit writer's append: lock the chain once for the whole batch, commit, then raise
+    the high-water mark to the batch's last row."""
+    head = lock_chain(conn)
+    stored = chain_rows(conn, head, rows)
+    conn.commit()
+    raise_high_water(head, stored[-1]["id"], stored[-1]["hash"])
+    return stored
+
+
+def _held_sqlite_write(conn) -> bool:
+    dbapi = conn.connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
+
+
+def _session_write_connection():
+    """SQLite: the ORM session's connection when it holds the database's one write lock (an
+    uncommitted write), else None. The writer would wait for that lock while this thread waited
+    for the writer, so such a caller appends on its own connection, inside its transaction."""
+    if db.engine.dialect.name != "sqlite" or not db.session.registry.has():
+        return None
+    session = db.session()
+    if not session.in_transaction():
+        return None
+    conn = session.connection()
+    return conn if _held_sqlite_write(conn) else None
+
+
+def _append_in_held_transaction(conn, row: dict[str, Any]) -> dict[str, Any]:
+    # The write lock is already ours, so no other writer (thread or process) is mid-batch and
+    # the head can be read as it is; the row commits or rolls back with the caller's work, so
+    # the high-water mark is left to the next batch the writer commits.
+    _create_head(conn, audit_key())
+    head_table = AuditChainHead.__table__
+    head = conn.execute(select(head_table).where(head_table.c.id == HEAD_ID)).one()
+    return chain_rows(conn, head, [row])[0]
+
+
+def _append(row: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """Store ``row`` through this process's writer; return (outcome, stored row or None)."""
+    app = current_app._get_current_object()
+    writer: AuditWriter | None = app.extensions.get("security", {}).get("audit_writer")
+    held = _session_write_connection()
+    if held is not None:
+        return STORED, _append_in_held_transaction(held, row)
+    if writer is None or writer.is_writer_thread():  # no writer (plugin not set up), or ourselves
+        with db.engine.connect() as conn:
+            return STORED, append_batch(conn, [row])[0]
+    return writer.store(row, app.config["SECURITY_AUDIT_WAIT_SECONDS"])
 
 
 def _request_defaults(ip: str | None, user_agent: str | None, user_id: int | None):
@@ -223,14 +287,16 @@ def log_event(
     }
     if repeats.absorbed(row):  # a repeat of a detection stored within its window: counted
         return None
-    stored = False
+    stored, outcome = False, FAILED
     if has_app_context() and current_app.config.get("SECURITY_AUDIT_ENABLED", True):
         try:
-            row = _append(row)
-            stored = True
+            outcome, written = _append(row)
+            if written is not None:
+                row, stored = written, True
         except Exception:  # the audit must never break the request that is being audited
             log.exception("could not store security event %s", kind.value)
-    _write_siem_line(row, stored)
+    if outcome != LATE:  # a late row's line is written by the writer once its batch ends
+        _write_siem_line(row, stored)
     if stored:
         event_recorded.send(
             current_app._get_current_object(),
@@ -282,7 +348,18 @@ def record_signal(sender: Flask, **kwargs: Any) -> None:
     )
 
 
+def _late_line(row: dict[str, Any], stored: bool) -> None:
+    _write_siem_line(row, stored)
+
+
 def setup(app: Flask) -> None:
     # The chain is always keyed: configured, or the instance folder's key (production needs one).
     app.extensions["security"]["audit_key"] = seal.resolve_audit_key(app)
     security_event.connect(record_signal, sender=app)
+    app.extensions["security"]["audit_writer"] = AuditWriter(
+        app,
+        append_batch,
+        _late_line,
+        queue_size=app.config["SECURITY_AUDIT_QUEUE_SIZE"],
+        batch_size=app.config["SECURITY_AUDIT_BATCH_SIZE"],
+    )

@@ -4,15 +4,15 @@ other plugins, and answer 429 (an HTML page for browsers, JSON under /api/)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
-from flask import current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
 
 from app.access import wants_json
 from app.database import upsert_insert
 from app.events import EventType, Severity
-from app.extensions import db
 from app.models import utcnow
 from app.signals import request_rate_limited
 from plugins.security.audit import log_event
@@ -20,6 +20,7 @@ from plugins.security.models import RateLimitRecord
 from plugins.security.sanitize import clean_text
 
 log = logging.getLogger(__name__)
+FLUSHER = "rate_limit_rejections"
 
 
 def _identifier(exceeded: RateLimitExceeded) -> str:
@@ -29,22 +30,68 @@ def _identifier(exceeded: RateLimitExceeded) -> str:
         return f"ip:{request.remote_addr}"
 
 
+class RejectionCounts:
+    """Rejections of one process not yet written, per (identifier, endpoint): a 429 costs no
+    database write; the audit writer adds them to security_rate_limits in one upsert."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[str, str], list] = {}  # key -> [count, first, last]
+
+    def add(self, identifier: str, endpoint: str) -> bool:
+        """Count one rejection; return whether the buffer was empty before."""
+        now = utcnow()
+        with self.lock:
+            was_empty = not self.counts
+            entry = self.counts.setdefault((identifier, endpoint), [0, now, now])
+            entry[0] += 1
+            entry[2] = now
+            return was_empty
+
+    def take(self) -> dict[tuple[str, str], list]:
+        with self.lock:
+            counts, self.counts = self.counts, {}
+            return counts
+
+    def write(self, conn) -> int:
+        """Upsert the buffered counts on ``conn`` (the writer commits); return the rows written."""
+        counts = self.take()
+        if not counts:
+            return 0
+        table = RateLimitRecord.__table__
+        rows = [
+            {"identifier": i, "endpoint": e, "request_count": n, "first_request": first, "last_request": last}
+            for (i, e), (n, first, last) in counts.items()
+        ]
+        statement = upsert_insert(conn)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["identifier", "endpoint"],
+            set_={
+                "request_count": table.c.request_count + statement.excluded.request_count,
+                "last_request": statement.excluded.last_request,
+            },
+        )
+        conn.execute(statement, rows)
+        return len(rows)
+
+
 def count_rejection(identifier: str, endpoint: str) -> None:
-    """Upsert the (identifier, endpoint) row of security_rate_limits."""
-    table = RateLimitRecord.__table__
-    now = utcnow()
-    try:
-        with db.engine.begin() as conn:
-            statement = upsert_insert(conn)(table).values(
-                identifier=identifier, endpoint=endpoint, request_count=1, first_request=now, last_request=now
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=["identifier", "endpoint"],
-                set_={"request_count": table.c.request_count + 1, "last_request": now},
-            )
-            conn.execute(statement)
-    except Exception:  # counting must not turn a 429 into a 500
-        log.exception("could not count a rate-limit rejection")
+    """Count a rejection of (identifier, endpoint) for security_rate_limits."""
+    state = current_app.extensions["security"]
+    if state["rejections"].add(identifier, endpoint):
+        state["audit_writer"].nudge(FLUSHER)
+
+
+def flush_rejections(app: Flask) -> int:
+    """Write this process's buffered rejection counts now; return how many rows were written."""
+    return app.extensions["security"]["audit_writer"].flush_counts().get(FLUSHER, 0)
+
+
+def setup(app: Flask) -> None:
+    counts = app.extensions["security"]["rejections"] = RejectionCounts()
+    app.extensions["security"]["audit_writer"].add_flusher(
+        FLUSHER, app.config["SECURITY_COUNTS_FLUSH_SECONDS"], counts.write
+    )
 
 
 def reject(exceeded: RateLimitExceeded, current=None):

@@ -6,7 +6,7 @@ from typing import Any
 
 from limits import parse_many
 
-from app.config import Setting, as_bool, as_choice, as_int, as_list, as_optional_str
+from app.config import Setting, as_bool, as_choice, as_float, as_int, as_list, as_optional_str
 
 POLICY_NAMES = ("AUTH", "MFA", "API", "DEFAULT")
 
@@ -83,6 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECURITY_REPEAT_MAX_KEYS", 5000, as_int(10, 1_000_000), "detections counted at once per process"
     ),
+    Setting("SECURITY_AUDIT_WAIT_SECONDS", 5.0, as_float(0.1, 120), "longest wait for an event's commit"),
+    Setting("SECURITY_AUDIT_QUEUE_SIZE", 10_000, as_int(1, 1_000_000), "events queued per process at most"),
+    Setting("SECURITY_AUDIT_BATCH_SIZE", 200, as_int(1, 10_000), "events appended per transaction at most"),
+    Setting("SECURITY_COUNTS_FLUSH_SECONDS", 10, as_int(0, 3600), "how long rate-limit counts are buffered"),
     # request inspection
     Setting("SECURITY_INSPECTION_MODE", "log", as_choice("off", "log", "block"), "off, log or block"),
     Setting(

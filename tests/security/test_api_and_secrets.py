@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from app.events import EventType, Severity
 from app.extensions import db
 from plugins.security.audit import log_event
+from plugins.security.rejection import flush_rejections
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.plugins("security")
@@ -109,6 +110,7 @@ def test_nothing_secret_is_recorded(app, client, auth, make_user, caplog):
         assert setup.status_code in (200, 302)
         for html in (setup.get_data(as_text=True), client.get("/mfa/").get_data(as_text=True)):
             secrets_used += re.findall(r"\b[0-9a-f]{4}-?[0-9a-f]{4}\b", html)
+    flush_rejections(app)
     with app.app_context():
         rows = db.session.execute(db.text("SELECT * FROM security_events")).mappings().all()
         limits = db.session.execute(db.text("SELECT * FROM security_rate_limits")).mappings().all()

@@ -20,7 +20,7 @@ from plugins.security.threats.jobs import THREAT_JOBS
 from plugins.security.threats.openapi import threat_openapi
 from plugins.security.threats.settings import THREAT_SETTINGS, check_smtp_settings
 from plugins.security.threats.signin import check_session_change
-from plugins.security.threats.traffic import TrafficBuffer, count_request
+from plugins.security.threats.traffic import count_request, setup_traffic
 from plugins.security.threats.views import bp
 
 NAV_ITEMS = (
@@ -42,7 +42,7 @@ def _early_guard():
 def setup_threats(app: Flask) -> None:
     """Connect the event receiver and the request hooks on ``app``."""
     check_smtp_settings(app.config)
-    app.extensions["security_threats"] = {"traffic": TrafficBuffer()}
+    setup_traffic(app)
     event_recorded.connect(on_event_recorded, sender=app)
     # First of the plugin's request guards: a blocked client gets no further.
     add_guard(app, _early_guard, order=0)

@@ -1,7 +1,9 @@
 """Request counts per IP and per endpoint in time buckets, the baseline of unusual traffic.
 
-The request path only bumps an in-memory counter; each worker writes its counts to
-``security_traffic`` (one upsert per key) at most every SECURITY_TRAFFIC_FLUSH_SECONDS.
+The request path only bumps an in-memory counter; the security plugin's writer thread (see
+``plugins/security/audit_writer.py``) adds each process's counts to ``security_traffic`` in one
+upsert at most every SECURITY_TRAFFIC_FLUSH_SECONDS, on its own connection: a request never
+writes them, nor waits for a connection to do so.
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ import time
 from collections import Counter
 
 from flask import Flask, current_app, request
-from sqlalchemy.orm import Session
 
 from app.database import upsert_insert
-from app.extensions import db
 from plugins.security.threats.models import TrafficCount
 
 log = logging.getLogger(__name__)
 UNMATCHED = "(no route)"
+FLUSHER = "traffic_counts"
 
 
 class TrafficBuffer:
@@ -28,18 +29,19 @@ class TrafficBuffer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counts: Counter[tuple[int, str, str]] = Counter()
-        self.last_flush = time.monotonic()
 
-    def add(self, bucket: int, ip: str, endpoint: str | None) -> None:
+    def add(self, bucket: int, ip: str, endpoint: str | None) -> bool:
+        """Count one request; return whether the buffer was empty before."""
         with self.lock:
+            was_empty = not self.counts
             self.counts[(bucket, "ip", ip[:120])] += 1
             if endpoint is not None:
                 self.counts[(bucket, "endpoint", endpoint[:120])] += 1
+            return was_empty
 
     def take(self) -> Counter:
         with self.lock:
             counts, self.counts = self.counts, Counter()
-            self.last_flush = time.monotonic()
             return counts
 
 
@@ -57,30 +59,36 @@ def count_request() -> None:
     endpoint = request.endpoint or UNMATCHED
     if endpoint == "static" or endpoint.endswith(".static"):
         endpoint = None  # files count for the address, not as an endpoint of their own
-    buffer = buffer_of(current_app)
-    buffer.add(
-        bucket_of(time.time(), config["SECURITY_TRAFFIC_BUCKET_SECONDS"]), request.remote_addr or "", endpoint
-    )
-    if time.monotonic() - buffer.last_flush >= config["SECURITY_TRAFFIC_FLUSH_SECONDS"]:
-        flush(current_app)
+    bucket = bucket_of(time.time(), config["SECURITY_TRAFFIC_BUCKET_SECONDS"])
+    if buffer_of(current_app).add(bucket, request.remote_addr or "", endpoint):
+        current_app.extensions["security"]["audit_writer"].nudge(FLUSHER)
 
 
-def flush(app: Flask) -> int:
-    """Write this worker's buffered counts; return how many keys were written."""
-    counts = buffer_of(app).take()
+def write_counts(buffer: TrafficBuffer, conn) -> int:
+    """Upsert the buffered counts on ``conn`` (the writer commits); return the keys written."""
+    counts = buffer.take()
     if not counts:
         return 0
     rows = [{"bucket": b, "kind": k, "subject": s, "count": n} for (b, k, s), n in counts.items()]
     table = TrafficCount.__table__
-    try:
-        with Session(db.engine) as session, session.begin():
-            statement = upsert_insert(session.connection())(table)
-            statement = statement.on_conflict_do_update(
-                index_elements=["bucket", "kind", "subject"],
-                set_={"count": table.c.count + statement.excluded.count},
-            )
-            session.execute(statement, rows)
-    except Exception:  # counting must never fail a request; the counts of this flush are lost
-        log.exception("could not write %d traffic counts", len(rows))
-        return 0
+    statement = upsert_insert(conn)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["bucket", "kind", "subject"],
+        set_={"count": table.c.count + statement.excluded.count},
+    )
+    conn.execute(statement, rows)
     return len(rows)
+
+
+def flush(app: Flask) -> int:
+    """Write this process's buffered counts now (through the writer); return the keys written."""
+    return app.extensions["security"]["audit_writer"].flush_counts().get(FLUSHER, 0)
+
+
+def setup_traffic(app: Flask) -> None:
+    """Keep a buffer of counts per app and let the security writer flush it."""
+    buffer = TrafficBuffer()
+    app.extensions["security_threats"] = {"traffic": buffer}
+    app.extensions["security"]["audit_writer"].add_flusher(
+        FLUSHER, app.config["SECURITY_TRAFFIC_FLUSH_SECONDS"], lambda conn: write_counts(buffer, conn)
+    )
