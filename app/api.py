@@ -36,6 +36,19 @@ def error_response(description: str) -> dict[str, Any]:
 # The error answers every signed-in-only / admin-only route shares, for plugins' OpenAPI parts.
 AUTH_ERRORS = {"401": error_response("Not signed in"), "403": error_response("Not an admin")}
 
+# What the portal may answer before or around any operation's own view, added to each operation
+# of the document unless it describes the status itself: request inspection in block mode (400),
+# a blocked client address (403), the rate limits and bans (429).
+EVERY_OPERATION_ERRORS = {
+    "400": error_response("The request was refused (request inspection in block mode)"),
+    "403": error_response("The client's address is blocked for a while (Retry-After)"),
+    "429": error_response("Too many requests: rate limited or banned (Retry-After)"),
+}
+# A path value no route accepts (a number beyond the id range, a line break) names nothing.
+PATH_PARAMETER_ERRORS = {"404": error_response("Nothing at this path")}
+# A body over MAX_CONTENT_LENGTH is refused before the view reads it.
+REQUEST_BODY_ERRORS = {"413": error_response("The request body is too large")}
+
 
 def json_error(message: str, field: str | None = None, status: int = 400):
     body: dict[str, Any] = {"error": message, "status": status}
@@ -146,7 +159,25 @@ def openapi_document() -> dict[str, Any]:
         for tag in part.get("tags", []):  # a tag named twice would make the document invalid
             if all(known["name"] != tag["name"] for known in document["tags"]):
                 document["tags"].append(tag)
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in OPERATION_METHODS:
+                operation["responses"] = _every_response(path, operation)
     return document
+
+
+OPERATION_METHODS = frozenset({"get", "put", "post", "delete", "patch"})
+
+
+def _every_response(path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation's own responses with the shared ones it does not describe, by status."""
+    shared = dict(EVERY_OPERATION_ERRORS)
+    if "{" in path:
+        shared.update(PATH_PARAMETER_ERRORS)
+    if "requestBody" in operation:
+        shared.update(REQUEST_BODY_ERRORS)
+    responses = {**shared, **operation["responses"]}
+    return dict(sorted(responses.items()))
 
 
 @bp.route("/openapi.json")

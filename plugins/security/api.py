@@ -78,8 +78,8 @@ def rate_limits():
                 "identifier": row.identifier,
                 "endpoint": row.endpoint,
                 "request_count": row.request_count,
-                "first_request": row.first_request.isoformat(),
-                "last_request": row.last_request.isoformat(),
+                "first_request": row.first_request,  # the JSON provider writes RFC 3339
+                "last_request": row.last_request,
             }
             for row in rows
         ]
@@ -125,6 +125,16 @@ def openapi() -> dict:
             "metadata": {"type": "object"},
             "resolved": {"type": "boolean"},
             "hash": {"type": "string", "description": "SHA-256 (or HMAC) chain hash of the event"},
+        },
+    }
+    rejection_schema = {
+        "type": "object",
+        "properties": {
+            "identifier": {"type": "string"},
+            "endpoint": {"type": "string"},
+            "request_count": {"type": "integer"},
+            "first_request": {"type": "string", "format": "date-time"},
+            "last_request": {"type": "string", "format": "date-time"},
         },
     }
     return {
@@ -200,9 +210,7 @@ def openapi() -> dict:
                                 "application/json": {
                                     "schema": {
                                         "type": "object",
-                                        "properties": {
-                                            "items": {"type": "array", "items": {"type": "object"}}
-                                        },
+                                        "properties": {"items": {"type": "array", "items": rejection_schema}},
                                     }
                                 }
                             },

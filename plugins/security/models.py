@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
+from app.timestamps import rfc3339
 
 GENESIS_HASH = "0" * 64
 
@@ -64,7 +65,7 @@ class SecurityEvent(db.Model):
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "timestamp": self.timestamp.isoformat() if self.timestamp else None,
+            "timestamp": rfc3339(self.timestamp),
             "event_type": self.event_type,
             "severity": self.severity,
             "user_id": self.user_id,

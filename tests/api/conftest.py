@@ -4,8 +4,12 @@ API-wide tests; clients signed in as an admin and as a client, and the OpenAPI d
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -15,7 +19,8 @@ from app.extensions import db
 from app.models import User
 from app.plugin import call_hook
 from app.plugin.loader import discover
-from tests.conftest import PASSWORD, AuthActions, portal
+from tests.conftest import PASSWORD, TEST_DATABASE_URL, AuthActions, portal
+from tests.support.postgres import private_database
 
 ALL_PLUGINS = tuple(sorted(discover()[0]))
 API_PREFIX = "/api/v1"
@@ -26,6 +31,31 @@ RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 def openapi_path(rule: str) -> str:
     """A Werkzeug rule under /api/v1 as an OpenAPI path: /x/<int:id> -> /x/{id}."""
     return RULE_ARGUMENT.sub(r"{\1}", rule)[len(API_PREFIX) :]
+
+
+@contextmanager
+def portal_of_its_own(path: Path, **config) -> Iterator[Flask]:
+    """A portal on a database no other portal of the run uses: SQLite under ``path``, or with
+    TEST_DATABASE_URL a private database on that PostgreSQL server (the package's ``api_app``
+    lives on the shared one meanwhile, and a second portal there would drop its tables)."""
+    if not TEST_DATABASE_URL:
+        with portal(path, **config) as app:
+            yield app
+        return
+    with private_database(TEST_DATABASE_URL, "api") as url, portal(path, DATABASE_URL=url, **config) as app:
+        yield app
+
+
+def seed_api_users(app: Flask) -> None:
+    """An admin ``api-admin`` and a client ``api-client``, and each plugin's demo data."""
+    with app.app_context():
+        users = {
+            role: User(username=f"api-{role}", password_hash=hash_password(PASSWORD), role=role)
+            for role in ("admin", "client")
+        }
+        db.session.add_all(users.values())
+        db.session.commit()
+        call_hook("portal_demo_seed", users=users)
 
 
 @pytest.fixture(scope="package")
@@ -40,18 +70,11 @@ def api_app(tmp_path_factory):
         # plugin's own test subject, the API behind it is ours.
         MFA_REQUIRED_ROLES="",
     ) as app:
-        with app.app_context():
-            users = {
-                role: User(username=f"api-{role}", password_hash=hash_password(PASSWORD), role=role)
-                for role in ("admin", "client")
-            }
-            db.session.add_all(users.values())
-            db.session.commit()
-            call_hook("portal_demo_seed", users=users)
+        seed_api_users(app)
         yield app
 
 
-def _signed_in(app, role: str):
+def signed_in(app, role: str):
     client = app.test_client()
     actions = AuthActions(client)
     assert actions.login(f"api-{role}").status_code == 302
@@ -62,12 +85,12 @@ def _signed_in(app, role: str):
 
 @pytest.fixture(scope="package")
 def as_admin(api_app):
-    return _signed_in(api_app, "admin")
+    return signed_in(api_app, "admin")
 
 
 @pytest.fixture(scope="package")
 def as_client(api_app):
-    return _signed_in(api_app, "client")
+    return signed_in(api_app, "client")
 
 
 @pytest.fixture(scope="package")

@@ -4,7 +4,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from tests.api.conftest import ALL_PLUGINS, API_PREFIX, openapi_path, operations
+from tests.api.conftest import ALL_PLUGINS, API_PREFIX, openapi_path, operations, response_problem
 
 METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH"}
 
@@ -81,3 +81,31 @@ def test_core_schemas_are_present(document, name):
 def test_every_schema_is_a_valid_json_schema(document):
     for schema in document["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
+
+
+def test_every_operation_documents_the_answers_the_portal_gives_around_it(document):
+    """Request inspection (400), a blocked address (403) and the rate limits (429) can answer any
+    operation; a path value no route accepts any operation with a path parameter (404); a body
+    over the size limit any operation that takes one (413)."""
+    for path, method, operation in operations(document):
+        expected = {"400", "403", "429"}
+        expected |= {"404"} if "{" in path else set()
+        expected |= {"413"} if "requestBody" in operation else set()
+        assert expected <= set(operation["responses"]), (method, path, sorted(operation["responses"]))
+
+
+@pytest.mark.parametrize("ip", ["1.2.3.4%0A", "%F1%90%9B%88v%0A%03"])
+def test_an_address_no_route_accepts_is_a_documented_404(as_admin, as_client, document, ip):
+    """A line break after the first character matches no route (the path converter's ``.``)."""
+    for caller in (as_admin, as_client):
+        for method, suffix in (("get", ""), ("post", "/block"), ("delete", "/block")):
+            response = getattr(caller, method)(f"{API_PREFIX}/security/ips/{ip}{suffix}", json={})
+            assert response.status_code == 404
+            assert response_problem(document, "/security/ips/{ip}" + suffix, method, response) is None
+
+
+def test_a_body_over_the_size_limit_is_a_documented_413(api_app, as_admin, document):
+    body = b'{"tags": ["' + b"x" * api_app.config["MAX_CONTENT_LENGTH"] + b'"]}'
+    response = as_admin.post(f"{API_PREFIX}/cache/invalidate", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response_problem(document, "/cache/invalidate", "post", response) is None

@@ -187,7 +187,9 @@ def test_a_429_writes_nothing_from_the_request(app, client):
     with app.app_context():
         counted = db.session.execute(text("SELECT request_count FROM security_rate_limits")).scalars().all()
     assert counted == [5]
-    assert len(events(app, event_type="SUSPICIOUS_ACTIVITY")) == 5
+    # The five identical rejections are one stored event; the other four are counted in memory
+    # (plugins.security.repeats) until their window closes.
+    assert len(events(app, event_type="SUSPICIOUS_ACTIVITY")) == 1
 
 
 def _threaded_writer(database_url: str, instance: str, writer: int) -> None:

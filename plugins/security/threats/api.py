@@ -108,19 +108,18 @@ def _ip_or_400(ip: str) -> str:
 @api_bp.route("/ips/<path:ip>")
 def get_ip(ip: str):
     summary = queries.ip_summary(_ip_or_400(ip))
+    # Datetimes as they are: the JSON provider writes each as RFC 3339 in UTC.
     blocks = [
         {
             "id": b.id,
             "reason": b.reason,
-            "created_at": b.created_at.isoformat(),
-            "expires_at": b.expires_at.isoformat(),
+            "created_at": b.created_at,
+            "expires_at": b.expires_at,
             "created_by": b.created_by,
-            "lifted_at": b.lifted_at.isoformat() if b.lifted_at else None,
+            "lifted_at": b.lifted_at,
         }
         for b in summary.pop("blocks")
     ]
-    for key in ("first_seen", "last_seen", "blocked_until"):
-        summary[key] = summary[key].isoformat() if summary[key] else None
     return jsonify(ip={**summary, "blocks": blocks})
 
 
@@ -138,7 +137,7 @@ def block_ip(ip: str):
         fail("that is your own address; blocking it would lock you out", "ip", 409)
     block = blocking.block_ip(ip, minutes, reason.strip(), by=current_user.username)
     until = blocking.blocked_until(ip)
-    return jsonify(ip=ip, blocked_until=until.isoformat() if until else None, created=block is not None), 201
+    return jsonify(ip=ip, blocked_until=until, created=block is not None), 201
 
 
 @api_bp.route("/ips/<path:ip>/block", methods=["DELETE"])

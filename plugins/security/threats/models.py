@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.events import Severity
 from app.extensions import db
 from app.models import utcnow
+from app.timestamps import rfc3339
 
 
 class AlertStatus(StrEnum):
@@ -83,18 +84,14 @@ class SecurityAlert(db.Model):
             "rule": self.rule,
             "subject": self.subject,
             "event_count": self.event_count,
-            "first_occurrence": _iso(self.first_occurrence),
-            "last_occurrence": _iso(self.last_occurrence),
+            "first_occurrence": rfc3339(self.first_occurrence),
+            "last_occurrence": rfc3339(self.last_occurrence),
             "assigned_to": self.assigned_to,
             "notes": self.notes,
             "metadata": self.details or {},
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
         }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 class AlertEvent(db.Model):

@@ -24,8 +24,39 @@ IP = {
     "required": True,
     "schema": {"type": "string"},
     "description": "IPv4 or IPv6",
+    "example": "203.0.113.7",
 }
 ALERT_REF = {"$ref": "#/components/schemas/SecurityAlert"}
+MOMENT = {"type": "string", "format": "date-time"}
+MAYBE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+IP_BLOCK = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "reason": {"type": "string"},
+        "created_at": MOMENT,
+        "expires_at": MOMENT,
+        "created_by": {"type": "string"},
+        "lifted_at": MAYBE_MOMENT,
+    },
+}
+IP_SUMMARY = {
+    "type": "object",
+    "properties": {
+        "ip": {"type": "string"},
+        "version": {"type": "integer", "enum": [4, 6]},
+        "events": {"type": "integer"},
+        "first_seen": MAYBE_MOMENT,
+        "last_seen": MAYBE_MOMENT,
+        "failed_logins": {"type": "integer"},
+        "accounts_tried": {"type": "array", "items": {"type": "string"}},
+        "accounts_signed_in": {"type": "array", "items": {"type": "string"}},
+        "requests": {"type": "integer"},
+        "blocked_until": MAYBE_MOMENT,
+        "blocks": {"type": "array", "items": IP_BLOCK},
+        "lists": {"type": "array", "items": {"type": "string"}},
+    },
+}
 
 
 def threat_openapi() -> dict:
@@ -143,9 +174,7 @@ def threat_openapi() -> dict:
                 "operationId": "getSecurityIp",
                 "parameters": [IP],
                 "responses": {
-                    "200": _ok(
-                        "The IP summary", {"type": "object", "properties": {"ip": {"type": "object"}}}
-                    ),
+                    "200": _ok("The IP summary", {"type": "object", "properties": {"ip": IP_SUMMARY}}),
                     "400": _error("Not an IP address"),
                     **COMMON_ERRORS,
                 },
@@ -165,7 +194,7 @@ def threat_openapi() -> dict:
                             "type": "object",
                             "properties": {
                                 "ip": {"type": "string"},
-                                "blocked_until": {"type": ["string", "null"]},
+                                "blocked_until": MAYBE_MOMENT,
                                 "created": {"type": "boolean"},
                             },
                         },

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Role, User
 from app.pagination import page_arg
 from app.plugin import first_hook_result
+from app.timestamps import rfc3339
 from plugins.security.models import SecurityEvent
 from plugins.security.threats import blocking, charts, queries
 from plugins.security.threats.alerts import change_alert, reopen_conflict
@@ -111,7 +112,7 @@ def export_events():
             writer.writerow(
                 [
                     event_id,
-                    timestamp.isoformat(),
+                    rfc3339(timestamp),
                     kind,
                     severity,
                     user_id if user_id is not None else "",
