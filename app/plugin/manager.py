@@ -45,6 +45,7 @@ class PortalPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
+        self._checked: dict[tuple[str, bool], Callable[..., Any]] = {}  # the checks once per hook
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         if isinstance(plugin, HookAnswers):
@@ -73,12 +74,16 @@ class PortalPluginManager(pluggy.PluginManager):
 
     def caller(self, name: str, first: bool) -> Callable[..., Any]:
         """The hook ``name``; KeyError when unknown, TypeError when called the wrong way."""
+        checked = self._checked.get((name, first))
+        if checked is not None:
+            return checked
         if not name.startswith("portal_") or not self._has_spec(name):
             raise KeyError(f"unknown hook {name!r}")
         caller = getattr(self.hook, name)
         if bool(caller.spec.opts.get("firstresult")) != first:
             wanted = "first_hook_result" if not first else "call_hook"
             raise TypeError(f"hook {name!r} is {'not ' if first else ''}first-result: call it with {wanted}")
+        self._checked[(name, first)] = caller
         return caller
 
 
