@@ -17,6 +17,7 @@ from app.extensions import db
 from app.jobs import all_jobs, paused_jobs, run_job
 from app.models import JobRun, Role, User
 from app.plugin import call_hook
+from app.runner_lock import RENEW_SECONDS
 from app.signals import emit_security_event
 
 users_cli = AppGroup("users", help="Create users and change their role.")
@@ -128,7 +129,13 @@ def jobs_run(name: str) -> None:
 
 
 @jobs_cli.command("serve")
-@click.option("--poll", default=5.0, show_default=True, help="Seconds between lock checks.")
+@click.option(
+    "--poll",
+    default=RENEW_SECONDS,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between lock checks (renewals); a Redis lock lives 5 of them.",
+)
 def jobs_serve(poll: float) -> None:
     """Run the scheduler in this process (one active runner per deployment; others stand by)."""
     from app.scheduler import SchedulerRunner
@@ -181,28 +188,30 @@ def demo_seed() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not create the demo users and data.")
 @with_appcontext
 def serve(host: str, port: int, no_demo: bool) -> None:
-    """Embedded mode: migrate, seed the demo data, run the scheduler here and serve."""
+    """Embedded mode: migrate, seed the demo data, run the scheduler here and serve (waitress,
+    SERVE_THREADS threads) until Ctrl-C or SIGTERM."""
     from flask_migrate import upgrade
-    from werkzeug.serving import run_simple
 
     from app.scheduler import SchedulerRunner
+    from app.serving import build_server, serve_until_stopped
 
     app: Flask = current_app._get_current_object()
     upgrade()
     if not no_demo:
         for line in seed_demo():
             click.echo(line)
+    server = build_server(app, host, port)  # binds now: a port in use fails before the scheduler
     runner = None
     if app.config["SCHEDULER_ENABLED"]:
         runner = SchedulerRunner(app)
         runner.start_in_background()
-    click.echo(f"El-Mag Client Portal on http://{host}:{port}/")
+    click.echo(f"El-Mag Client Portal on http://{host}:{server.effective_port}/")
     try:
-        # run_simple, not app.run: Flask ignores app.run() when called from its own CLI.
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        serve_until_stopped(server)
     finally:
         if runner is not None:
             runner.stop()
+        click.echo("Stopped.")
 
 
 def init_app(app: Flask) -> None:

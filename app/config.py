@@ -15,6 +15,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from app.database import engine_options
 from app.keys import KeyFileError, derive, instance_secret
 
 ENVIRONMENTS = ("development", "testing", "production")
@@ -185,6 +186,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REAUTH_TIMEOUT_SECONDS", 300, as_int(30, 24 * 3600), "sensitive changes need a sign-in this recent"
     ),
+    Setting(
+        "DEVICE_COOKIE_MAX_AGE_DAYS", 365, as_int(1, 3650), "how long a browser that signed in stays known"
+    ),
     Setting("PASSWORD_MIN_LENGTH", 12, as_int(8, 128), "minimum password length"),
     Setting(
         "PASSWORD_HASH_METHOD",
@@ -194,6 +198,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("TRUSTED_PROXY_COUNT", 0, as_int(0, 10), "proxies whose X-Forwarded-For is trusted"),
     Setting("LOG_LEVEL", "INFO", as_choice("debug", "info", "warning", "error"), "log level"),
+    Setting("SERVE_THREADS", 8, as_int(1, 64), "request threads of flask serve; sizes the database pool"),
     Setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, as_int(1024), "largest request body in bytes"),
 )
 
@@ -273,7 +278,7 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
     config.update(
         TESTING=env == "testing" or as_bool(raw.get("TESTING", False)),
         SQLALCHEMY_DATABASE_URI=config["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(config["DATABASE_URL"], config["SERVE_THREADS"]),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=as_bool(raw.get("SESSION_COOKIE_SECURE", env == "production")),

@@ -3,6 +3,11 @@
 file: an flock on a file in instance/ (one host, the embedded mode);
 postgres: a session-level advisory lock on a dedicated connection;
 redis: a redis-py Lock with a TTL, renewed while held (a dead runner's lock expires).
+
+How soon a standby takes over, in renewal periods (the runner's poll): one period after a clean
+stop (the lock is released); after a crash, one period for the file lock (the kernel drops the
+flock with the process), one for PostgreSQL when the process dies (the server sees the socket
+close; a vanished host within the keepalive probes set below), and TTL_PERIODS + 1 for Redis.
 """
 
 from __future__ import annotations
@@ -18,6 +23,13 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "portal:scheduler-runner"
 ADVISORY_LOCK_KEY = 0x504F5254  # "PORT": any constant shared by every runner of this portal
+RENEW_SECONDS = 2.0  # the runner's default period between two looks at the lock
+# The Redis lock's TTL in renewal periods: the holder can miss TTL_PERIODS - 1 renewals in a row
+# (a slow Redis, a pause) before a standby may take the lock from a runner still alive.
+TTL_PERIODS = 5
+# PostgreSQL keeps a session's advisory lock until it notices the connection is dead; a host
+# that vanished (no FIN) is noticed after idle + interval x count seconds of keepalive probes.
+KEEPALIVE_SETTINGS = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
 
 
 class FileRunnerLock:
@@ -61,6 +73,11 @@ class PostgresRunnerLock:
 
         conn = self._engine.connect()
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        if got:
+            for name, value in KEEPALIVE_SETTINGS.items():  # settable by any role, per session
+                conn.execute(
+                    text("SELECT set_config(:name, :value, false)"), {"name": name, "value": str(value)}
+                )
         conn.commit()
         if got:
             self._conn = conn
@@ -95,7 +112,7 @@ class PostgresRunnerLock:
 
 
 class RedisRunnerLock:
-    def __init__(self, url: str, ttl_seconds: int = 30):
+    def __init__(self, url: str, ttl_seconds: float):
         import redis
 
         self._client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
@@ -128,8 +145,9 @@ class RedisRunnerLock:
             self._held = False
 
 
-def make_runner_lock(app: Flask):
-    """The lock SCHEDULER_LOCK asks for ('auto': Redis, else PostgreSQL, else a file)."""
+def make_runner_lock(app: Flask, renew_seconds: float = RENEW_SECONDS):
+    """The lock SCHEDULER_LOCK asks for ('auto': Redis, else PostgreSQL, else a file), for a
+    runner that renews it every ``renew_seconds``."""
     kind = app.config["SCHEDULER_LOCK"]
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if kind == "auto":
@@ -140,7 +158,7 @@ def make_runner_lock(app: Flask):
         else:
             kind = "file"
     if kind == "redis":
-        return RedisRunnerLock(app.config["REDIS_URL"])
+        return RedisRunnerLock(app.config["REDIS_URL"], ttl_seconds=TTL_PERIODS * renew_seconds)
     if kind == "postgres":
         return PostgresRunnerLock(url)
     path = app.config.get("SCHEDULER_LOCK_FILE") or os.path.join(app.instance_path, "scheduler.lock")

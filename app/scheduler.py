@@ -11,18 +11,26 @@ import logging
 import threading
 import time
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from app.jobs import run_job, runner_id
-from app.runner_lock import make_runner_lock
+from app.runner_lock import RENEW_SECONDS, make_runner_lock
 
 log = logging.getLogger(__name__)
+# Jobs that may run at the same time. Each may hold database connections, so the pool is sized
+# for them (app.database.BACKGROUND_THREADS) as well as for the request threads.
+JOB_THREADS = 3
+# Seconds between two looks at the runner lock: the active runner renews it, a standby tries to
+# take it. A standby takes over within one period of a clean stop, and within the lock's TTL
+# (app.runner_lock.TTL_PERIODS periods) plus one of a runner that died holding it.
+POLL_SECONDS = RENEW_SECONDS
 
 
 def build_scheduler(app: Flask) -> BackgroundScheduler:
     """An APScheduler with one entry per enabled plugin job."""
-    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(JOB_THREADS)})
     for job in app.extensions["portal.plugins"].jobs():
         scheduler.add_job(
             run_job,
@@ -42,10 +50,10 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
 class SchedulerRunner:
     """Acquire the runner lock, run the jobs while holding it, and stand by otherwise."""
 
-    def __init__(self, app: Flask, poll_seconds: float = 5.0):
+    def __init__(self, app: Flask, poll_seconds: float = POLL_SECONDS):
         self.app = app
         self.poll_seconds = poll_seconds
-        self.lock = make_runner_lock(app)
+        self.lock = make_runner_lock(app, renew_seconds=poll_seconds)
         self.scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

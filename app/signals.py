@@ -22,6 +22,8 @@ security_event = _signals.signal("security-event")
 request_rate_limited = _signals.signal("request-rate-limited")
 # Sent after a user's password or second factor changed and their other sessions were ended.
 credentials_changed = _signals.signal("credentials-changed")
+# Sent when an administrator lifts a user's lockouts (user=): limits forget the user's failures.
+lockout_lifted = _signals.signal("lockout-lifted")
 
 
 def emit_security_event(

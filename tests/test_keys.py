@@ -154,3 +154,20 @@ def test_no_secret_constant_in_the_source():
                     found += [f"{path.name}:{n}" for n in names if SECRET_NAME.search(n)]
         assert PUBLISHED_KEY not in path.read_text(), path
     assert not found
+
+
+def test_device_cookies_are_signed_with_their_own_key(app, make_user):
+    """A device cookie signed with SECRET_KEY itself is not a device cookie; one signed with the
+    derived device-cookie key is."""
+    from app.auth import devices
+
+    user = make_user("alice")
+    payload = {"u": user.id, "d": "device-1", "b": None}
+    with app.test_request_context():
+        payload["b"] = devices._binding(user)
+    forged = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=devices.SALT).dumps(payload)
+    genuine = URLSafeTimedSerializer(derived_key(app, "device-cookie"), salt=devices.SALT).dumps(payload)
+    for cookie, expected in ((forged, None), (genuine, "device-1")):
+        headers = {"Cookie": f"{devices.COOKIE_NAME}={cookie}"}
+        with app.test_request_context(headers=headers):
+            assert devices.device_of(user) == expected

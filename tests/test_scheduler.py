@@ -1,8 +1,10 @@
 """Exactly one scheduler runner per deployment: two processes, one lock (file, PostgreSQL, Redis)."""
 
 import json
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,3 +103,75 @@ def test_create_app_never_starts_a_scheduler(tmp_path):
     before = {t.name for t in threading.enumerate()}
     create_app(base_config(tmp_path, PORTAL_PLUGINS="", SCHEDULER_ENABLED="true"))
     assert "portal-scheduler" not in {t.name for t in threading.enumerate()} - before
+
+
+# --- takeover after a crash, counted in renewal periods ---------------------------------------
+
+TAKEOVER_POLL = 0.5
+
+
+def start_watched_runner(config: dict, seconds: float) -> tuple[subprocess.Popen, threading.Event]:
+    """A runner process polling every TAKEOVER_POLL s, and an event set when it becomes active."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.scheduler_proc", json.dumps(config), str(seconds),
+         str(TAKEOVER_POLL)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout.readline().strip() == "started"
+    active = threading.Event()
+
+    def watch() -> None:
+        for line in process.stderr:
+            if "scheduler active in" in line:
+                active.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return process, active
+
+
+def takeover_periods(config: dict) -> float:
+    """Kill the active runner outright (no release) and count the renewal periods until the
+    standby is active."""
+    app = create_app({**config, "PORTAL_PLUGINS": ""})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    first, first_active = start_watched_runner(config, seconds=60)
+    second = None
+    try:
+        assert first_active.wait(30), "the first runner never became active"
+        second, second_active = start_watched_runner(config, seconds=60)
+        time.sleep(4 * TAKEOVER_POLL)  # the standby has looked at the held lock a few times
+        assert not second_active.is_set(), "two runners were active at once"
+        first.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        assert second_active.wait(60), "the standby never took over"
+        return (time.monotonic() - killed) / TAKEOVER_POLL
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+            if process is not None:
+                process.wait(timeout=10)
+
+
+def test_file_lock_takeover_after_a_crash_within_a_period(tmp_path):
+    assert takeover_periods(base_config(tmp_path, SCHEDULER_LOCK="file")) <= 2
+
+
+@pytest.mark.postgres
+def test_postgres_lock_takeover_after_a_crash_within_a_period(tmp_path):
+    config = base_config(tmp_path, DATABASE_URL=POSTGRES_URL, SCHEDULER_LOCK="postgres")
+    assert takeover_periods(config) <= 2
+
+
+@pytest.mark.redis
+def test_redis_lock_takeover_after_a_crash_within_its_ttl(tmp_path):
+    from app.runner_lock import TTL_PERIODS
+
+    periods = takeover_periods(base_config(tmp_path, REDIS_URL=REDIS_URL, SCHEDULER_LOCK="redis"))
+    # Not before the dead runner's TTL ran out (nobody released it), and within one period after.
+    assert TTL_PERIODS - 1 <= periods <= TTL_PERIODS + 2

@@ -10,7 +10,7 @@ import time
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import sessions
+from app.auth import guesses, sessions
 from app.auth.passwords import verify_password
 from app.auth.reauth import mark_authenticated
 from app.events import EventType, Severity
@@ -26,9 +26,35 @@ LAST_SEEN_KEY = "_portal_last_seen"
 LAST_SEEN_GRANULARITY_S = 30
 
 
+def normalize_username(username: str) -> str:
+    """The account a typed name means: "  CAROL " and "carol" are the same account."""
+    return username.strip().lower()
+
+
+def find_user(username: str) -> User | None:
+    """The user a sign-in form names, by its normalized name (an exact match first, for names
+    created with capitals). One indexed query."""
+    exact, normal = username.strip(), normalize_username(username)
+    users = db.session.scalars(db.select(User).where(User.username.in_({exact, normal}))).all()
+    by_name = {user.username: user for user in users}
+    return by_name.get(exact) or by_name.get(normal)
+
+
+def find_account(username: str):
+    """The id, password hash and active flag of the user a form names, read on a connection of
+    its own that goes back to the pool at once: a request guard must not hold the session's
+    connection while the rest of the request waits for others."""
+    exact, normal = username.strip(), normalize_username(username)
+    query = db.select(User.id, User.username, User.password_hash, User.active)
+    with db.engine.connect() as conn:
+        rows = conn.execute(query.where(User.username.in_({exact, normal}))).all()
+    by_name = {row.username: row for row in rows}
+    return by_name.get(exact) or by_name.get(normal)
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The active user with this username and password, or None (same work either way)."""
-    user = db.session.scalar(db.select(User).where(User.username == username))
+    user = find_user(username)
     if user is None or not user.active:
         verify_password(None, password)
         return None
@@ -39,9 +65,10 @@ def attempted_username(username: str) -> str:
     """How a failed sign-in names the account: the username when such a user exists, otherwise
     a keyed digest. People paste passwords into the username field; those must not reach the
     audit log, while the digest still tells one unknown name from another."""
-    if db.session.scalar(db.select(User.id).where(User.username == username)) is not None:
-        return username
-    return "unknown:" + keyed_digest(username, 12)
+    user = find_user(username)
+    if user is not None:
+        return user.username
+    return "unknown:" + keyed_digest(normalize_username(username), 12)
 
 
 def keyed_digest(text: str, length: int = 16) -> str:
@@ -138,6 +165,7 @@ def enforce_idle_timeout():
 
 
 def init_app(app: Flask) -> None:
+    guesses.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."

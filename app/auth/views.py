@@ -37,11 +37,15 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.username.data.strip(), form.password.data)
         if user is None:
+            named = attempted_username(form.username.data.strip()[:80])
+            # Hand the session's connection back before the audit write takes one of its own:
+            # concurrent failures must not each hold one while waiting for another.
+            db.session.rollback()
             emit_security_event(
                 EventType.LOGIN_FAILURE,
                 Severity.MEDIUM,
                 description="wrong username or password",
-                metadata={"username": attempted_username(form.username.data.strip()[:80])},
+                metadata={"username": named},
             )
             form.password.errors.append(GENERIC_FAILURE)
             # 401 lets the rate limiter count failed sign-ins only.

@@ -4,7 +4,8 @@ A model opts in with a class attribute, e.g. ``__cache_tags__ = ("plans",)``. Th
 instances added, changed or deleted are collected at each flush, and those of the models that
 ORM bulk statements (``session.execute(update(Plan)...)``) write to, and invalidated after the
 commit (never before: a rollback keeps the cache, and readers cannot re-cache old rows between
-the invalidation and the commit). The listener is installed once per process on SQLAlchemy's
+the invalidation and the commit), once the transaction has ended and given its connection back:
+the invalidation's own connection is then the thread's only one. The listener is installed once per process on SQLAlchemy's
 Session class and acts for whichever app is current, so each app's own cache is invalidated.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 log = logging.getLogger(__name__)
 PENDING = "portal_cache_tags"
+COMMITTED = "portal_cache_tags_committed"
 
 
 def tags_of(instance: object) -> tuple[str, ...]:
@@ -48,8 +50,16 @@ def _collect_bulk(state: ORMExecuteState) -> None:
         state.session.info.setdefault(PENDING, set()).update(tags)
 
 
-def _invalidate(session: Session) -> None:
+def _committed(session: Session) -> None:
     tags = session.info.pop(PENDING, None)
+    if tags:
+        session.info.setdefault(COMMITTED, set()).update(tags)
+
+
+def _invalidate(session: Session, transaction) -> None:
+    if transaction.parent is not None:  # a savepoint or subtransaction: the outer one decides
+        return
+    tags = session.info.pop(COMMITTED, None)
     if not tags or not has_app_context():
         return
     service = current_app.extensions.get("portal.cache")
@@ -67,7 +77,8 @@ def install() -> None:
     for name, listener in (
         ("after_flush", _collect),
         ("do_orm_execute", _collect_bulk),
-        ("after_commit", _invalidate),
+        ("after_commit", _committed),
+        ("after_transaction_end", _invalidate),
         ("after_rollback", _forget),
     ):
         if not event.contains(Session, name, listener):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.access import admin_only
@@ -10,6 +10,7 @@ from app.auth.reauth import reauth_required
 from app.extensions import db
 from app.models import User, utcnow
 from app.pagination import page_arg
+from app.signals import lockout_lifted
 from plugins.mfa import service, throttle
 from plugins.mfa.blueprints import bp
 from plugins.mfa.checks import active_lock
@@ -51,11 +52,14 @@ def admin_users():
 def admin_unlock(user_id: int):
     target = _target(user_id)
     if ConfirmForm().validate_on_submit():
-        if service.admin_unlock(target, current_user._get_current_object()):
-            throttle.clear_user_limit(target.id)
-            flash(f"{target.username} can enter codes again.", "success")
+        locked = service.admin_unlock(target, current_user._get_current_object())
+        throttle.clear_user_limit(target.id)
+        # Sign-in lockouts too (the account's and every browser's of it), where a plugin keeps them.
+        lockout_lifted.send(current_app._get_current_object(), user=target)
+        if locked:
+            flash(f"{target.username} can sign in and enter codes again.", "success")
         else:
-            flash(f"{target.username} was not locked out.", "info")
+            flash(f"{target.username} had no code lockout; sign-in lockouts were lifted.", "info")
     return redirect(url_for("mfa.admin_users"))
 
 

@@ -66,7 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MFA_REQUIRED_ROLES", "admin", as_roles, "roles that must enrol before any other page"),
     Setting("MFA_PENDING_TTL_SECONDS", 300, as_int(30, 3600), "how long the second sign-in step waits"),
     Setting("MFA_RATE_LIMIT", "5 per 5 minutes", as_rate_limit, "wrong codes allowed per user"),
-    Setting("MFA_IP_RATE_LIMIT", "20 per 5 minutes", as_rate_limit, "wrong codes allowed per IP address"),
+    Setting("MFA_IP_RATE_LIMIT", "30 per 5 minutes", as_rate_limit, "wrong codes allowed per IP address"),
     Setting("MFA_LOCKOUT_THRESHOLD", 5, as_int(1, 100), "wrong codes in a row before a lockout"),
     Setting("MFA_LOCKOUT_SECONDS", 60, as_int(1, 86400), "first lockout; doubles with each further failure"),
     Setting("MFA_LOCKOUT_MAX_SECONDS", 3600, as_int(1, 7 * 86400), "longest lockout"),

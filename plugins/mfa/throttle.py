@@ -1,20 +1,20 @@
-"""flask-limiter limits on code attempts: wrong codes per user (shared by every MFA form) and
-per client IP. Only failed attempts (status 401) are counted, so a user who types the right
-code is never slowed down."""
+"""Limits on wrong codes, per user (shared by every MFA form) and per client address.
+
+Only wrong codes count (a 401): showing a form counts nothing, and a right code gives back the
+place it took. Each code takes its places before it is checked (app.auth.guesses), so N
+concurrent wrong codes under a limit of N are the most that are ever checked. The per-address
+limit does not stop a user whose own count is clean: an office behind one address is many
+people, and one of them guessing must not keep the others from their right codes.
+"""
 
 from __future__ import annotations
 
-import logging
-
 from flask import current_app, request
 from flask_login import current_user
-from limits import parse_many
 
-from app.extensions import limiter
-from app.signals import request_rate_limited
+from app.auth import guesses
+from app.auth.guesses import GuessLimit, GuessRefused, Reservation
 from plugins.mfa.pending import pending_user_id
-
-log = logging.getLogger(__name__)
 
 USER_SCOPE = "mfa-codes-user"
 IP_SCOPE = "mfa-codes-ip"
@@ -25,57 +25,54 @@ def _user_key_for(user_id: int) -> str:
     return f"mfa-user:{user_id}"
 
 
-def user_key() -> str:
-    """The pending user during sign-in, else the signed-in user, else the client IP."""
+def _user_id() -> int | None:
+    """The pending user during sign-in, else the signed-in user."""
     user_id = pending_user_id()
     if user_id is None and current_user.is_authenticated:
         user_id = current_user.id
-    return _user_key_for(user_id) if user_id is not None else ip_key()
+    return user_id
 
 
 def ip_key() -> str:
     return f"mfa-ip:{request.remote_addr or 'unknown'}"
 
 
-def counts_as_failure(response) -> bool:
-    return response.status_code == 401
+def _per_user(user_id: int) -> GuessLimit:
+    return GuessLimit("MFA", USER_SCOPE, _user_key_for(user_id), current_app.config["MFA_RATE_LIMIT"])
 
 
-def _announce(request_limit) -> None:
-    request_rate_limited.send(
-        current_app._get_current_object(),
-        identifier=request_limit.key,
-        endpoint=request.endpoint,
-        limit=str(request_limit.limit),
-    )
+def _per_address() -> GuessLimit:
+    return GuessLimit("MFA", IP_SCOPE, ip_key(), current_app.config["MFA_IP_RATE_LIMIT"])
 
 
-per_user = limiter.shared_limit(
-    lambda: current_app.config["MFA_RATE_LIMIT"],
-    USER_SCOPE,
-    key_func=user_key,
-    methods=["POST"],
-    deduct_when=counts_as_failure,
-    error_message=BREACH_MESSAGE,
-    on_breach=_announce,
-)
-per_ip = limiter.shared_limit(
-    lambda: current_app.config["MFA_IP_RATE_LIMIT"],
-    IP_SCOPE,
-    key_func=ip_key,
-    methods=["POST"],
-    deduct_when=counts_as_failure,
-    error_message=BREACH_MESSAGE,
-    on_breach=_announce,
-)
+def _reserve() -> Reservation:
+    """Places per user and per address; the address's limit is waived for a user whose window
+    holds no wrong code (this guess's own place is the only one taken)."""
+    user_id = _user_id()
+    if user_id is None:  # no one to count for (an expired sign-in): the view sends them back
+        return guesses.reserve_guess([_per_address()])
+    own = guesses.reserve_guess([_per_user(user_id)])
+    if not own.ok:
+        return own
+    address = guesses.reserve_guess([_per_address()])
+    if address.ok:
+        own.places.extend(address.places)
+        return own
+    if all(place.remaining == place.item.amount - 1 for place in own.places):
+        return own  # a clean record: this user's only code in each window
+    own.release()
+    return address
+
+
+def _refuse(reservation: Reservation):
+    raise GuessRefused(BREACH_MESSAGE, reservation)
+
+
+def limit_wrong_codes(view):
+    """Decorate an MFA view that checks a code: limits per user and per address on wrong codes."""
+    return guesses.limit_guesses(_reserve, _refuse)(view)
 
 
 def clear_user_limit(user_id: int) -> None:
     """Forget the user's counted wrong codes (an admin unlocked them)."""
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    args = [prefix] if prefix else []
-    for item in parse_many(current_app.config["MFA_RATE_LIMIT"]):
-        try:
-            limiter.limiter.clear(item, *args, _user_key_for(user_id), USER_SCOPE)
-        except Exception:  # the DB lockout was cleared; a storage hiccup must not undo that
-            log.exception("could not clear the MFA rate limit of user %s", user_id)
+    guesses.forget_guesses(USER_SCOPE, _user_key_for(user_id), current_app.config["MFA_RATE_LIMIT"])

@@ -72,8 +72,7 @@ def index():
 
 @bp.route("/setup", methods=["GET", "POST"])
 @reauth_required  # the page shows the secret: a copied cookie must not enrol its own device
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def setup():
     user = current_user._get_current_object()
     if service.is_enabled(user.id):
@@ -105,8 +104,7 @@ def setup():
 
 @bp.route("/backup-codes", methods=["POST"])
 @reauth_required(return_to="mfa.index")
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def backup_codes():
     user = current_user._get_current_object()
     form = RegenerateForm()
@@ -133,8 +131,7 @@ def backup_codes():
 
 @bp.route("/disable", methods=["POST"])
 @reauth_required(return_to="mfa.index")
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def disable():
     user = current_user._get_current_object()
     if not service.is_enabled(user.id):
@@ -165,8 +162,7 @@ def disable():
 
 @bp.route("/verify", methods=["GET", "POST"])
 @public
-@throttle.per_user
-@throttle.per_ip
+@throttle.limit_wrong_codes
 def verify():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))

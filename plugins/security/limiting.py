@@ -15,7 +15,7 @@ from flask_limiter import Limit, Limiter, RateLimitExceeded
 from limits import parse
 
 from app.extensions import rate_limit_key
-from plugins.security import policies
+from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
 from plugins.security.guard import add_guard
 from plugins.security.rejection import note_dry_run, reject, too_many_requests
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def build_limiter(app: Flask) -> Limiter:
-    """This app's limiter: the general policy limit plus failed sign-ins per IP and per account."""
+    """This app's limiter: the general policy limit (wrong answers are failures.py's)."""
     uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
     # A Redis that stops answering must fail fast so that the in-memory fallback takes over.
     options = (
@@ -43,22 +43,9 @@ def build_limiter(app: Flask) -> Limiter:
         storage_options=options,
         in_memory_fallback_enabled=True,
         headers_enabled=True,
+        # Wrong passwords and codes are limited by failures.py, which reserves before the check.
         default_limits=[
             Limit(policies.general_limit, scope=policies.general_scope, exempt_when=policies.general_exempt),
-            Limit(
-                policies.auth_ip_limit,
-                key_function=policies.ip_key,
-                scope="AUTH",
-                exempt_when=policies.not_a_sign_in_attempt,
-                deduct_when=policies.refused_sign_in,
-            ),
-            Limit(
-                policies.auth_account_limit,
-                key_function=policies.account_key,
-                scope="AUTH-ACCOUNT",
-                exempt_when=policies.no_account_named,
-                deduct_when=policies.failed_sign_in,
-            ),
         ],
     )
 
@@ -92,6 +79,11 @@ def check_limits():
         # asking flask-limiter to find that out costs a third of this plugin's time per request.
         return None
     g.setdefault(CHECKED, True)
+    if policies.is_guess():
+        response, by_address = failures.reserve()
+        if by_address:
+            escalate()
+        return response
     for check in _state()["limiter_checks"]:
         try:
             check()
@@ -156,6 +148,7 @@ def setup(app: Flask) -> None:
     add_guard(app, check_ban, order=10)
     if not app.config["RATE_LIMIT_ENABLED"]:
         return
+    failures.setup(app)
     limiter = build_limiter(app)
     hooks = {
         "before": app.before_request_funcs.setdefault(None, []),
@@ -175,6 +168,8 @@ def setup(app: Flask) -> None:
     def finish_limits(response):
         if not g.get(CHECKED):
             return response
+        if policies.is_guess():
+            return failures.settle(response)
         for hook in reversed(added["after"]):  # Flask's order for after_request functions
             response = hook(response)
         return ietf_headers(response)  # after flask-limiter's, to see the limit it chose

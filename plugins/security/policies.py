@@ -7,8 +7,11 @@ import math
 from flask import current_app, g, request
 from flask_login import current_user
 
-from app.auth.service import keyed_digest
+from app.auth.service import keyed_digest, normalize_username
 from plugins.security.sanitize import clean_text
+
+# Policies whose endpoints count wrong answers (401) instead of requests.
+FAILURE_POLICIES = ("AUTH", "MFA")
 
 
 def default_limit() -> str:
@@ -60,22 +63,18 @@ def general_scope(endpoint: str) -> str:
 
 
 def general_exempt() -> bool:
-    """Sign-in endpoints count failures only; exempt endpoints count nothing."""
-    return (
-        current_policy()[0] == "AUTH" or request.endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"]
-    )
+    """Sign-in and second-factor endpoints count wrong answers only (see failures.py); exempt
+    endpoints count nothing. Showing a sign-in or code form never counts."""
+    return counts_failures_only() or request.endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"]
 
 
-def auth_ip_limit() -> str:
-    return current_app.config["RATE_LIMIT_AUTH"]
+def counts_failures_only() -> bool:
+    return current_policy()[0] in FAILURE_POLICIES
 
 
-def auth_account_limit() -> str:
-    return current_app.config["RATE_LIMIT_AUTH_ACCOUNT"]
-
-
-def not_a_sign_in_attempt() -> bool:
-    return request.method != "POST" or current_policy()[0] != "AUTH"
+def is_guess() -> bool:
+    """A POST to a sign-in or second-factor endpoint: a password or a code is checked."""
+    return request.method == "POST" and counts_failures_only()
 
 
 def submitted_username() -> str:
@@ -84,16 +83,12 @@ def submitted_username() -> str:
     name = request.form.get("username")
     if name is None and current_user.is_authenticated:
         name = current_user.username
-    return clean_text((name or "").strip().lower(), 80)
-
-
-def no_account_named() -> bool:
-    return not_a_sign_in_attempt() or not submitted_username()
+    return clean_text(normalize_username(name or ""), 80)
 
 
 def no_limit_applies() -> bool:
-    """True when none of the default limits would count this request (each of them exempts it)."""
-    return general_exempt() and not_a_sign_in_attempt()
+    """True when no limit counts this request (a form's GET, an exempt endpoint)."""
+    return general_exempt() and not is_guess()
 
 
 def ip_key() -> str:
@@ -104,17 +99,8 @@ def account_key() -> str:
     """The per-account limit's key: a digest of the submitted name, never the name itself. People
     paste passwords into the username field, and this key reaches the logs, the audit events
     and the rejections table."""
-    return "account:" + keyed_digest(submitted_username())
+    return account_key_for(submitted_username())
 
 
-def failed_sign_in(response) -> bool:
-    """The core answers a failed sign-in with 401 (a success redirects)."""
-    return response.status_code == 401
-
-
-def refused_sign_in(response) -> bool:
-    """A failed sign-in (401), or an anonymous sign-in form refused before its password was
-    checked (400: a missing or stale CSRF token, a malformed form): a script posting forms
-    without the token must meet the per-IP sign-in limit, and its bans, like one guessing
-    passwords. A signed-in user's password-change form errors are not counted."""
-    return response.status_code == 401 or (response.status_code == 400 and not current_user.is_authenticated)
+def account_key_for(username: str) -> str:
+    return "account:" + keyed_digest(clean_text(normalize_username(username), 80))

@@ -97,20 +97,8 @@ def setup(app: Flask) -> None:
 def reject(exceeded: RateLimitExceeded, current=None):
     """Record a rejection everywhere it is counted and build the 429 response."""
     identifier = _identifier(exceeded)
-    endpoint = request.endpoint or "<unmatched>"  # never the raw path: one row per route, not per URL
     limit_text = str(exceeded.limit.limit)
-    count_rejection(identifier, endpoint)
-    log_event(
-        EventType.SUSPICIOUS_ACTIVITY,
-        Severity.MEDIUM,
-        description=f"rate limit exceeded on {endpoint} ({limit_text})",
-        metadata={
-            "reason": "rate_limit",
-            "identifier": identifier,
-            "endpoint": endpoint,
-            "limit": limit_text,
-        },
-    )
+    record_rejection(identifier, limit_text)
     retry_after = None
     if current is not None:
         try:
@@ -122,6 +110,23 @@ def reject(exceeded: RateLimitExceeded, current=None):
         retry_after=retry_after,
         identifier=identifier,
         limit=limit_text,
+    )
+
+
+def record_rejection(identifier: str, limit_text: str) -> None:
+    """Count the rejection in security_rate_limits and audit it."""
+    endpoint = request.endpoint or "<unmatched>"  # never the raw path: one row per route, not per URL
+    count_rejection(identifier, endpoint)
+    log_event(
+        EventType.SUSPICIOUS_ACTIVITY,
+        Severity.MEDIUM,
+        description=f"rate limit exceeded on {endpoint} ({limit_text})",
+        metadata={
+            "reason": "rate_limit",
+            "identifier": identifier,
+            "endpoint": endpoint,
+            "limit": limit_text,
+        },
     )
 
 

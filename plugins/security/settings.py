@@ -23,6 +23,11 @@ def as_limit(value: Any) -> str:
     return text
 
 
+def as_optional_limit(value: Any) -> str:
+    """A rate limit, or empty for "as the related setting"."""
+    return "" if value is None or not str(value).strip() else as_limit(value)
+
+
 def as_endpoint_limits(value: Any) -> dict[str, str]:
     """``endpoint=limit`` pairs separated by '|'; the limit may be a policy name (AUTH, API...)."""
     if isinstance(value, dict):
@@ -48,9 +53,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMIT_ENABLED", True, as_bool, "rate limiting on or off"),
     Setting("RATE_LIMIT_WINDOW_MS", 900_000, as_int(1000, 86_400_000), "window of the default limit (ms)"),
     Setting("RATE_LIMIT_MAX_REQUESTS", 100, as_int(1, 1_000_000), "requests per window (default limit)"),
-    Setting("RATE_LIMIT_AUTH", "10 per 15 minutes", as_limit, "failed sign-ins per client IP"),
-    Setting("RATE_LIMIT_AUTH_ACCOUNT", "5 per 15 minutes", as_limit, "failed sign-ins per account"),
-    Setting("RATE_LIMIT_MFA", "5 per 5 minutes", as_limit, "second-factor attempts per client"),
+    Setting(
+        "RATE_LIMIT_AUTH", "10 per 15 minutes", as_limit, "failed sign-ins per client IP (unknown browsers)"
+    ),
+    Setting(
+        "RATE_LIMIT_AUTH_ACCOUNT",
+        "5 per 15 minutes",
+        as_limit,
+        "failed sign-ins per account (unknown browsers)",
+    ),
+    Setting(
+        "RATE_LIMIT_AUTH_DEVICE",
+        "",
+        as_optional_limit,
+        "failed sign-ins per browser that signed in before; empty: as RATE_LIMIT_AUTH_ACCOUNT",
+    ),
+    Setting("RATE_LIMIT_MFA", "60 per 5 minutes", as_limit, "wrong second factors per client IP"),
     Setting("RATE_LIMIT_API", "300 per 15 minutes", as_limit, "requests per API endpoint and client"),
     Setting("RATE_LIMIT_ENDPOINTS", "", as_endpoint_limits, "per-endpoint overrides: ep=limit|ep=POLICY"),
     Setting(

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.signals import request_rate_limited
 from plugins.security.models import IpBan, RateLimitRecord
 from plugins.security.rejection import flush_rejections
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, AuthActions
 from tests.security.conftest import events
 
 pytestmark = pytest.mark.plugins("security")
@@ -64,8 +64,13 @@ def test_a_password_typed_as_the_username_is_never_recorded(client, auth, app, c
 
 
 @pytest.mark.config(RATE_LIMIT_AUTH_ACCOUNT="3 per minute", RATE_LIMIT_AUTH="50 per minute")
-def test_wrong_current_passwords_on_password_change_are_limited_per_account(client, auth, make_user, app):
-    """A stolen session cannot guess the current password it needs to take the account over."""
+def test_wrong_current_passwords_on_password_change_are_limited_per_browser_and_account(
+    client, auth, make_user, app
+):
+    """A stolen session cannot guess the current password it needs to take the account over:
+    from the browser that signed in, its own failures count (its device cookie); a copy of the
+    session cookie alone is counted against the account. (Before device cookies both were
+    counted per account.)"""
     make_user("alice")
     assert auth.login("alice", PASSWORD).status_code == 302
     form = {
@@ -75,9 +80,15 @@ def test_wrong_current_passwords_on_password_change_are_limited_per_account(clie
     }
     codes = [auth.post("/auth/password", form).status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
-    assert _rejections(app) == {(_account(app, "alice"), "auth.password"): 1}
+    assert _rejections(app) == {("device:user-1", "auth.password"): 1}
     failures = events(app, event_type="LOGIN_FAILURE")
     assert len(failures) == 3 and all(e["metadata"]["stage"] == "password_change" for e in failures)
+    thief = app.test_client()
+    thief.set_cookie("portal_session", client.get_cookie("portal_session").value)
+    stolen = AuthActions(thief)
+    codes = [stolen.post("/auth/password", form).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert _rejections(app)[(_account(app, "alice"), "auth.password")] == 1
 
 
 @pytest.mark.config(RATE_LIMIT_AUTH_ACCOUNT="3 per minute")

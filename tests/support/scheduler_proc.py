@@ -1,5 +1,6 @@
 """A scheduler runner process for the single-runner tests: python -m tests.support.scheduler_proc
-CONFIG_JSON SECONDS. It runs one job every second for SECONDS, under the configured lock."""
+CONFIG_JSON SECONDS [POLL]. It runs one job every second for SECONDS, under the configured lock,
+looking at the lock every POLL seconds (default 0.2)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def main() -> None:
     config.update(PORTAL_PLUGINS="ticker", PORTAL_EXTRA_PLUGINS=[TICKER])
     app = create_app(config)
     print("started", flush=True)
-    SchedulerRunner(app, poll_seconds=0.2).run(max_seconds=float(sys.argv[2]))
+    poll = float(sys.argv[3]) if len(sys.argv) > 3 else 0.2
+    SchedulerRunner(app, poll_seconds=poll).run(max_seconds=float(sys.argv[2]))
 
 
 if __name__ == "__main__":

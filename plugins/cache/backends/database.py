@@ -1,7 +1,12 @@
 """The database backend: the seed's cache_entries table, LRU by last access over a byte bound.
 
-It works on its own connections (``db.engine.begin()``), never on the request's ORM session, so
-a cache write cannot commit a view's half-done changes. Reads are recorded in a buffer and
+It writes on its own connections (``db.engine.begin()``), never on the request's ORM session, so
+a cache write cannot commit a view's half-done changes. Before it checks one out, the request's
+transaction is ended if it wrote nothing (``app.connection_hold``), so that the thread never holds
+one connection while it waits for another; a request that did write keeps its transaction: the
+lookup then reads on that same connection, an entry computed during it is stored once it has
+committed (never, if it rolls back: the value may rest on its writes), and read counts wait for
+the next flush. Reads are recorded in a buffer and
 written in one batch at most once a second (last access and access count feed the LRU).
 """
 
@@ -18,6 +23,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+from app.connection_hold import after_commit_released, release_request_connection
 from app.database import SQLITE_BUSY_TIMEOUT_MS, upsert_insert
 from app.extensions import db
 from app.models import utcnow
@@ -33,12 +39,30 @@ OPTIONAL_WRITE_WAIT_MS = 250
 T = TypeVar("T")
 
 
+class WriteSkipped(SQLAlchemyError):
+    """An optional cache write not made: the request's own transaction holds its connection."""
+
+
+def _connect() -> Connection:
+    """A connection of the backend's own, the request's read-only transaction ended first."""
+    release_request_connection()
+    return db.engine.connect()
+
+
+def _begin():
+    release_request_connection()
+    return db.engine.begin()
+
+
 @contextlib.contextmanager
 def _optional_write() -> Iterator[Connection]:
     """A transaction for a write the cache can do without (filling an entry, read counts). On
     SQLite it waits OPTIONAL_WRITE_WAIT_MS for the one writer's lock, not the portal's usual
     ten seconds: the lock may be held by this very request's unfinished transaction, which
-    cannot end while the request waits. The write then fails fast, counted as a cache error."""
+    cannot end while the request waits. The write then fails fast, counted as a cache error; when
+    the request's transaction wrote, it is not tried at all (``set`` puts it off instead)."""
+    if not release_request_connection():
+        raise WriteSkipped("the request's transaction holds its connection")
     with db.engine.begin() as conn:
         if conn.dialect.name != "sqlite":
             yield conn
@@ -85,6 +109,13 @@ class DatabaseBackend:
         if getattr(self._held, "connection", None) is not None:
             yield
             return
+        if not release_request_connection():  # it wrote: read on its connection, take no other
+            self._held.connection = db.session.connection()
+            try:
+                yield
+            finally:
+                self._held.connection = None
+            return
         try:
             connection = db.engine.connect()
         except SQLAlchemyError:  # the reads check out their own, and fail (and are counted) there
@@ -96,6 +127,7 @@ class DatabaseBackend:
                 yield
             finally:
                 self._held.connection = None
+        self._flush_touches_if_due()  # once the reads' connection is back: never two at once
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[Connection]:
@@ -103,7 +135,7 @@ class DatabaseBackend:
         if held is not None:
             yield held
         else:
-            with db.engine.connect() as connection:
+            with _connect() as connection:
                 yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def get(self, key: str) -> bytes | None:
@@ -116,12 +148,19 @@ class DatabaseBackend:
             with self._lock:
                 touch = self._touches.setdefault(key, [0, now])
                 touch[0], touch[1] = touch[0] + 1, now
-            if time.monotonic() - self._touched_at >= TOUCH_FLUSH_SECONDS:
-                try:
-                    self.flush_touches(optional=True)
-                except SQLAlchemyError as error:  # the hit stands; only its count is lost
-                    log.warning("cache read counts not written: %s", error)
+            if getattr(self._held, "connection", None) is None:
+                self._flush_touches_if_due()
         return bytes(blob) if blob is not None else None
+
+    def _flush_touches_if_due(self) -> None:
+        if time.monotonic() - self._touched_at < TOUCH_FLUSH_SECONDS:
+            return
+        if not release_request_connection():  # the request wrote: the counts wait for later
+            return
+        try:
+            self.flush_touches(optional=True)
+        except SQLAlchemyError as error:  # the hit stands; only its count is lost
+            log.warning("cache read counts not written: %s", error)
 
     def flush_touches(self, optional: bool = False) -> None:
         """Write the buffered reads (last access, access count) in one batch (``optional``: from
@@ -136,7 +175,7 @@ class DatabaseBackend:
             .where(entries.c.key == bindparam("k"))
             .values(last_accessed=bindparam("t"), access_count=entries.c.access_count + bindparam("n"))
         )
-        with _optional_write() if optional else db.engine.begin() as conn:
+        with _optional_write() if optional else _begin() as conn:
             conn.execute(statement, [{"k": k, "t": t, "n": n} for k, (n, t) in pending.items()])
 
     def get_with_versions(self, key: str, tags: tuple[str, ...]) -> tuple[bytes | None, dict[str, int]]:
@@ -144,6 +183,9 @@ class DatabaseBackend:
 
     def set(self, key: str, blob: bytes, ttl: float, tags: tuple[str, ...]) -> bool:
         if len(blob) > self.max_bytes:
+            return False
+        if not release_request_connection():  # the request wrote: store after its commit
+            after_commit_released(db.session(), lambda: self.set(key, blob, ttl, tags))
             return False
         now = utcnow()
         row = {
@@ -179,7 +221,7 @@ class DatabaseBackend:
             self.evict()
 
     def _total_bytes(self) -> int:
-        with db.engine.connect() as conn:
+        with _connect() as conn:
             return int(conn.scalar(select(func.coalesce(func.sum(entries.c.size), 0))))
 
     def evict(self) -> int:
@@ -189,7 +231,7 @@ class DatabaseBackend:
         victims: list[str] = []
         if excess > 0:
             query = select(entries.c.key, entries.c.size).order_by(entries.c.last_accessed, entries.c.id)
-            with db.engine.connect() as conn:
+            with _connect() as conn:
                 while excess > 0:
                     batch = conn.execute(query.offset(len(victims)).limit(EVICT_BATCH)).all()
                     for key, size in batch:
@@ -206,7 +248,7 @@ class DatabaseBackend:
 
     def _delete_keys(self, keys: list[str]) -> int:
         removed = 0
-        with db.engine.begin() as conn:
+        with _begin() as conn:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 conn.execute(delete(entry_tags).where(entry_tags.c.key.in_(chunk)))
@@ -243,7 +285,7 @@ class DatabaseBackend:
     def _bump_versions(tags: list[str]) -> None:
         """Add one to each tag's version (creating it at 1) in one statement, tags in order: two
         invalidations take the rows' locks in the same order, and none can miss the other's row."""
-        with db.engine.begin() as conn:
+        with _begin() as conn:
             statement = upsert_insert(conn)(versions).values([{"tag": tag, "version": 1} for tag in tags])
             conn.execute(
                 statement.on_conflict_do_update(
@@ -253,11 +295,11 @@ class DatabaseBackend:
 
     @staticmethod
     def _tagged_keys(tags: list[str]) -> list[str]:
-        with db.engine.connect() as conn:
+        with _connect() as conn:
             return list(conn.scalars(select(entry_tags.c.key).where(entry_tags.c.tag.in_(tags)).distinct()))
 
     def clear(self) -> int:
-        with db.engine.begin() as conn:
+        with _begin() as conn:
             conn.execute(update(versions).values(version=versions.c.version + 1))
             conn.execute(delete(entry_tags))
             return conn.execute(delete(entries)).rowcount
@@ -266,7 +308,7 @@ class DatabaseBackend:
         """Delete expired entries, write buffered reads, and enforce the byte bound."""
         self.flush_touches()
         expired = select(entries.c.key).where(entries.c.expires_at <= utcnow())
-        with db.engine.begin() as conn:
+        with _begin() as conn:
             conn.execute(delete(entry_tags).where(entry_tags.c.key.in_(expired.scalar_subquery())))
             removed = conn.execute(delete(entries).where(entries.c.key.in_(expired))).rowcount
         self.evict()
@@ -274,7 +316,7 @@ class DatabaseBackend:
 
     def usage(self) -> Usage:
         live = entries.c.expires_at > utcnow()
-        with db.engine.connect() as conn:
+        with _connect() as conn:
             count, size = conn.execute(
                 select(func.count(), func.coalesce(func.sum(entries.c.size), 0)).where(live)
             ).one()
@@ -282,7 +324,7 @@ class DatabaseBackend:
 
     def entries_by_tag(self) -> dict[str, int]:
         query = select(entry_tags.c.tag, func.count()).group_by(entry_tags.c.tag).order_by(entry_tags.c.tag)
-        with db.engine.connect() as conn:
+        with _connect() as conn:
             return {tag: int(count) for tag, count in conn.execute(query)}
 
     def lock(self, key: str):

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.access import wants_json
+from app.connection_hold import release_request_connection
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import as_utc, utcnow
@@ -51,6 +52,7 @@ def block_ip(ip: str, minutes: int, reason: str, by: str, alert_id: int | None =
     ip = normalize_ip(ip)
     now = utcnow()
     until = now + timedelta(minutes=minutes)
+    release_request_connection()  # its own session next: never two connections at once
     with Session(db.engine, expire_on_commit=False) as session, session.begin():
         current = session.scalar(
             select(IpBlock)
@@ -116,6 +118,7 @@ def active_blocks() -> dict[str, datetime]:
     if cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
     now = utcnow()
+    release_request_connection()
     with Session(db.engine) as session:
         rows = session.execute(
             select(IpBlock.ip_address, IpBlock.expires_at).where(

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from app.connection_hold import release_request_connection
 from plugins.security.audit import RecordedEvent, log_event
 from plugins.security.threats.catalog import INPUT_TYPES, RULES, subject_label
 
@@ -55,6 +56,8 @@ def on_event_recorded(sender: Flask, event: RecordedEvent, **_: Any) -> None:
     """Receiver: alert on detection events, run the inline rules on input events."""
     if not current_app.config["SECURITY_DETECTION_ENABLED"]:
         return
+    # The rules and alerts commit on connections of their own: give back the request's first.
+    release_request_connection()
     metadata = event.metadata or {}
     try:
         if metadata.get("rule") in RULES and event.id is not None:
