@@ -63,17 +63,27 @@ class PortalSessionInterface(SecureCookieSessionInterface):
     """Sign with the key derived for sessions (never SECRET_KEY itself), accept the keys of
     SECRET_KEY_FALLBACKS, and mark the cookie Secure whenever the request came over HTTPS."""
 
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
+
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:
             return None
         # itsdangerous signs with the last key and accepts every one.
-        keys = list(reversed(derived_keys(app, "session")))
-        return URLSafeTimedSerializer(
-            keys,
-            salt=self.salt,
-            serializer=self.serializer,
-            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
-        )
+        keys = tuple(reversed(derived_keys(app, "session")))
+        # Built once per key set, not twice per request (open and save): the serializer holds
+        # no request state, and a rotated key set builds a new one.
+        cached = self._serializers.get(keys)
+        if cached is None:
+            if len(self._serializers) >= 8:  # keys changed in this process: drop the old sets
+                self._serializers.clear()
+            cached = self._serializers[keys] = URLSafeTimedSerializer(
+                list(keys),
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+            )
+        return cached
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 
 from flask import Flask, current_app, g, request
-from flask_limiter import Limit, Limiter, RateLimitExceeded
-from limits import parse
+from flask_limiter import HeaderNames, Limit, Limiter, RateLimitExceeded, RequestLimit
+from limits import RateLimitItem, parse
 
 from app.extensions import rate_limit_key
 from plugins.security import failures, policies
@@ -21,6 +22,7 @@ from plugins.security.guard import add_guard
 from plugins.security.rejection import note_dry_run, reject, too_many_requests
 
 BREACH_SCOPE = "security-breaches"
+KEY_PREFIX = "security"
 CHECKED = "_security_limits_checked"  # set in g when this request went through the limiter
 # What the limiter calls a request that matches no route: flask-limiter finds no limits for an
 # empty identity, and a scanner's unknown URLs must count under the default limit like any page.
@@ -37,7 +39,7 @@ def build_limiter(app: Flask) -> Limiter:
     )
     return Limiter(
         key_func=rate_limit_key,
-        key_prefix="security",
+        key_prefix=KEY_PREFIX,
         request_identifier=request_identity,
         storage_uri=uri,
         storage_options=options,
@@ -78,6 +80,8 @@ def check_limits():
         # A sign-in page's GET or an exempt endpoint: each default limit would exempt it, and
         # asking flask-limiter to find that out costs a third of this plugin's time per request.
         return None
+    if not policies.is_guess() and count_general_limit():
+        return None
     g.setdefault(CHECKED, True)
     if policies.is_guess():
         response, by_address = failures.reserve()
@@ -95,6 +99,49 @@ def check_limits():
             escalate()
             return response
     return None
+
+
+@lru_cache(maxsize=64)
+def _parsed(limit: str) -> RateLimitItem:
+    return parse(limit)
+
+
+def count_general_limit() -> bool:
+    """Count a request under the general policy limit (not a guess) straight on the limiter's
+    strategy, with the key flask-limiter would use; True when it is within the limit. False
+    sends the request through flask-limiter's own check: a breach (for its exception, dry run
+    and logging), or a storage in trouble (it falls back to memory, and finds out when the
+    storage is back). Resolving the default limits per request in flask-limiter (filtering,
+    parsing the limit string, its request context) cost as much as the counting itself."""
+    limiter: Limiter = _state()["limiter"]
+    strategy = limiter.limiter
+    if strategy is not _state()["primary_strategy"]:
+        return False  # the storage is down: flask-limiter's fallback and recovery check
+    policy, limit = policies.current_policy()
+    item = _parsed(limit)
+    args = [KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy}"]
+    try:
+        if not strategy.hit(item, *args):
+            return False
+    except Exception:
+        return False
+    g.security_general_limit = RequestLimit(limiter, item, args, False, False)
+    return True
+
+
+def general_limit_headers(response):
+    """flask-limiter's headers (and the IETF ones) for a request counted by count_general_limit."""
+    current: RequestLimit = g.security_general_limit
+    try:
+        reset_at, remaining = current.reset_at, current.remaining
+    except Exception:  # headers are a courtesy; a storage hiccup must not fail the response
+        return response
+    headers = response.headers
+    headers.add(HeaderNames.LIMIT.value, str(current.limit.amount))
+    headers.add(HeaderNames.REMAINING.value, str(remaining))
+    headers.add(HeaderNames.RESET.value, str(reset_at))
+    headers.set(HeaderNames.RETRY_AFTER.value, str(int(reset_at - time.time())))
+    return ietf_headers(response, current)
 
 
 def escalate() -> None:
@@ -126,11 +173,11 @@ def handle_core_limiter(exceeded: RateLimitExceeded):
     return reject(exceeded, core_limiter.current_limit)
 
 
-def ietf_headers(response):
+def ietf_headers(response, current: RequestLimit | None = None):
     """Add the IETF ``RateLimit`` and ``RateLimit-Policy`` fields next to flask-limiter's."""
     state = current_app.extensions["security"]
     try:
-        current = state["limiter"].current_limit
+        current = current or state["limiter"].current_limit
         if current is None:
             return response
         name = policies.current_policy()[0].lower()
@@ -167,6 +214,8 @@ def setup(app: Flask) -> None:
 
     def finish_limits(response):
         if not g.get(CHECKED):
+            if "security_general_limit" in g:
+                return general_limit_headers(response)
             return response
         if policies.is_guess():
             return failures.settle(response)
@@ -181,5 +230,7 @@ def setup(app: Flask) -> None:
 
     app.after_request(finish_limits)
     app.teardown_request(release_limits)
-    app.extensions["security"].update(limiter=limiter, limiter_checks=added["before"])
+    app.extensions["security"].update(
+        limiter=limiter, limiter_checks=added["before"], primary_strategy=limiter.limiter
+    )
     add_guard(app, check_limits, order=20)

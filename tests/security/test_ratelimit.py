@@ -304,3 +304,26 @@ def app_with_limited_view(app: Flask):
 @pytest.mark.plugins()
 def test_without_the_plugin_nothing_is_limited(client):
     assert {client.get("/auth/login").status_code for _ in range(30)} == {200}
+
+
+@pytest.mark.plugins("security", "cache", "plans")
+@pytest.mark.config(RATE_LIMIT_API="3 per minute")
+def test_the_general_limit_counted_directly_and_by_flask_limiter_is_one_counter(client, auth, make_user, app):
+    # Requests within the limit are counted on the strategy directly; the breach goes through
+    # flask-limiter's own check, which must see the same counter (the same key) to refuse.
+    make_user("alice")
+    auth.login("alice")
+    answers = [client.get("/api/v1/plans/search?state=CA") for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert [answer.headers["X-RateLimit-Remaining"] for answer in answers[:3]] == ["2", "1", "0"]
+    assert all(answer.headers["RateLimit-Policy"] == '"api";q=3;w=60' for answer in answers[:3])
+    assert 0 < int(answers[0].headers["Retry-After"]) <= 60
+    assert answers[3].headers["X-RateLimit-Limit"] == "3"
+    assert _rejections(app) == {("user:" + str(_user_id(app, "alice")), "plans_api.search"): 1}
+
+
+def _user_id(app, name: str) -> int:
+    from app.models import User
+
+    with app.app_context():
+        return db.session.scalar(db.select(User.id).where(User.username == name))
