@@ -4,12 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from app.plugin import first_hook_result
 
 
-def _provider():
+@runtime_checkable
+class CacheProvider(Protocol):
+    """What ``portal_cache_provider`` answers: a tagged cache, as this module uses it."""
+
+    def get_or_set(
+        self, key: str, compute: Callable[[], Any], ttl: float | None = None, tags: tuple[str, ...] = ()
+    ) -> Any:
+        """Return the cached value for ``key``, computing and storing it (with ``tags``) on a miss."""
+        ...
+
+    def delete_by_tags(self, tags: tuple[str, ...]) -> int:
+        """Invalidate every entry carrying any of ``tags``; return how many were invalidated."""
+        ...
+
+
+def _provider() -> CacheProvider | None:
     return first_hook_result("portal_cache_provider")
 
 

@@ -177,7 +177,7 @@ def seed_demo() -> list[str]:
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     credentials_file.write_text("".join(f"{n} {p}\n" for n, p in known.items()))
     credentials_file.chmod(0o600)
-    for plugin_lines in call_hook("portal_demo_seed", users):
+    for plugin_lines in call_hook("portal_demo_seed", users=users):
         lines.extend(plugin_lines)
     return lines
 

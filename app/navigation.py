@@ -22,7 +22,7 @@ def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
     items = list(CORE_ITEMS)
-    for contributed in call_hook("portal_nav_items", current_user):
+    for contributed in call_hook("portal_nav_items", user=current_user):
         items.extend(contributed)
     view_functions = current_app.view_functions
     visible = [

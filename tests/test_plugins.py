@@ -84,12 +84,14 @@ def test_plugin_setting_is_validated_naming_the_variable(tmp_path):
 
 
 def test_a_plugin_is_wired_only_when_enabled(tmp_path):
-    bp = Blueprint("hello", __name__)
-    bp.add_url_rule("/hello/", "index", lambda: "hi")
+    bp = Blueprint("hello", __name__, url_prefix="/hello")
+    bp.add_url_rule("/", "index", lambda: "hi")
+    api_bp = Blueprint("hello_api", __name__, url_prefix="/api/v1/hello")
+    api_bp.add_url_rule("/ping", "ping", lambda: {"pong": True})
     calls = []
     hello = Plugin(
         name="hello",
-        blueprint=bp,
+        blueprints=(bp, api_bp),
         setup=lambda app: calls.append(app),
         jobs=(Job("hello.tick", func=lambda: None),),
         hooks={"portal_nav_items": lambda user: [NavItem("Hello", "hello.index")]},
@@ -98,7 +100,8 @@ def test_a_plugin_is_wired_only_when_enabled(tmp_path):
     off = create_app(
         config(tmp_path, PORTAL_PLUGINS="hello", HELLO_ENABLED="false", PORTAL_EXTRA_PLUGINS=[hello])
     )
-    assert "hello.index" in on.view_functions and "hello.index" not in off.view_functions
+    assert {"hello.index", "hello_api.ping"} <= set(on.view_functions)
+    assert "hello.index" not in off.view_functions and "hello_api.ping" not in off.view_functions
     assert calls == [on]
     assert [j.name for j in on.extensions["portal.plugins"].jobs()] == ["hello.tick"]
     assert off.extensions["portal.plugins"].jobs() == []
@@ -106,7 +109,7 @@ def test_a_plugin_is_wired_only_when_enabled(tmp_path):
 
 def test_failing_plugin_stops_startup_when_strict_and_is_listed_as_failed_otherwise(tmp_path):
     # A plugin whose object is wrong is a failure too: its blueprint must carry its name.
-    wrong_bp = Plugin(name="wrongbp", blueprint=Blueprint("other", __name__))
+    wrong_bp = Plugin(name="wrongbp", blueprints=(Blueprint("other", __name__, url_prefix="/wrongbp"),))
     with pytest.raises(ConfigError, match="'wrongbp' failed to load"):
         create_app(config(tmp_path, PORTAL_PLUGINS="wrongbp", PORTAL_EXTRA_PLUGINS=[wrong_bp]))
     app = create_app(
@@ -118,29 +121,76 @@ def test_failing_plugin_stops_startup_when_strict_and_is_listed_as_failed_otherw
     assert status == "failed" and "blueprint must be named" in reason
 
 
-def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    package = site / "portal_hello_ep"
+def install_entry_point_plugin(tmp_path, monkeypatch, name: str, body: str) -> None:
+    """Install a third-party package ``portal_<name>`` that declares ``name`` in portal.plugins."""
+    site = tmp_path / f"site_{name}"
+    package = site / f"portal_{name}"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(
-        textwrap.dedent("""
-        from app.plugin import Plugin
-        plugin = Plugin(name="hello_ep", description="from an entry point")
-    """)
-    )
-    dist = site / "portal_hello_ep-1.0.dist-info"
+    (package / "__init__.py").write_text(textwrap.dedent(body))
+    dist = site / f"portal_{name}-1.0.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: portal-hello-ep\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[portal.plugins]\nhello_ep = portal_hello_ep:plugin\n")
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: portal-{name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[portal.plugins]\n{name} = portal_{name}:plugin\n")
     monkeypatch.syspath_prepend(str(site))
+
+
+def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
+    install_entry_point_plugin(
+        tmp_path,
+        monkeypatch,
+        "hello_ep",
+        """
+        from flask import Blueprint
+
+        from app.plugin import NavItem, Plugin
+
+        bp = Blueprint("hello_ep", __name__, url_prefix="/hello_ep")
+        bp.add_url_rule("/", "index", lambda: "hi")
+        plugin = Plugin(
+            name="hello_ep",
+            description="from an entry point",
+            blueprints=(bp,),
+            hooks={"portal_nav_items": lambda user: [NavItem("Hello", "hello_ep.index")]},
+        )
+        """,
+    )
     app = create_app(config(tmp_path, PORTAL_PLUGINS="hello_ep"))
-    record = {r.name: r for r in app.extensions["portal.plugins"].records}["hello_ep"]
+    registry = app.extensions["portal.plugins"]
+    record = {r.name: r for r in registry.records}["hello_ep"]
     assert record.status == "enabled"
-    assert record.source == "entry point portal-hello-ep"
+    assert record.source == "entry point portal-hello_ep"
+    assert "hello_ep.index" in app.view_functions
+    assert [items[0].label for items in registry.call("portal_nav_items", user=None)] == ["Hello"]
+
+
+def test_an_entry_point_plugin_with_a_mismatched_hook_fails_startup_naming_hook_and_plugin(
+    tmp_path, monkeypatch
+):
+    install_entry_point_plugin(
+        tmp_path,
+        monkeypatch,
+        "askew_ep",
+        """
+        from app.plugin import Plugin
+
+        def second_factor(user, session):  # the hook passes user only
+            return None
+
+        plugin = Plugin(name="askew_ep", hooks={"portal_second_factor": second_factor})
+        """,
+    )
+    message = "plugin 'askew_ep': its answer to hook 'portal_second_factor' takes session"
+    with pytest.raises(ConfigError, match=message):
+        create_app(config(tmp_path, PORTAL_PLUGINS="askew_ep"))
+    # Not strict: the portal starts without it and `flask plugins list` says why.
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="askew_ep", PORTAL_PLUGINS_STRICT="false"))
+    status, reason = statuses(app)["askew_ep"]
+    assert status == "failed" and "portal_second_factor" in reason and "session" in reason
+    assert app.extensions["portal.plugins"].manager.get_plugin("askew_ep") is None
 
 
 def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
-    bad = Plugin(name="wrongbp", blueprint=Blueprint("other", __name__))
+    bad = Plugin(name="wrongbp", blueprints=(Blueprint("other", __name__, url_prefix="/wrongbp"),))
     app = create_app(
         config(
             tmp_path,
@@ -159,14 +209,57 @@ def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
 
 
 def test_hooks_are_called_in_enable_list_order(tmp_path):
-    first = Plugin(name="first", hooks={"portal_stats": lambda topic: {"by": "first"}})
-    second = Plugin(name="second", hooks={"portal_stats": lambda topic: {"by": "second"}})
-    app = create_app(config(tmp_path, PORTAL_PLUGINS="second,first", PORTAL_EXTRA_PLUGINS=[first, second]))
+    def answering(name: str) -> Plugin:
+        return Plugin(
+            name=name,
+            hooks={
+                "portal_nav_items": lambda user: [NavItem(name, "core.home")],
+                "portal_after_password": lambda user, next_url: {"by": name, "next": next_url},
+            },
+        )
+
+    names = ["third", "first", "second", "fourth"]
+    plugins = [answering(name) for name in sorted(names)]  # given in another order than enabled
+    app = create_app(config(tmp_path, PORTAL_PLUGINS=",".join(names), PORTAL_EXTRA_PLUGINS=plugins))
     registry = app.extensions["portal.plugins"]
-    assert registry.call("portal_stats", "x") == [{"by": "second"}, {"by": "first"}]
-    assert registry.call_first("portal_stats", "x") == {"by": "second"}
+    answers = registry.call("portal_nav_items", user=None)
+    assert [items[0].label for items in answers] == names
+    assert registry.call_first("portal_after_password", user=None, next_url="/x") == {
+        "by": "third",
+        "next": "/x",
+    }
     with pytest.raises(KeyError):
         registry.call("portal_unknown")
+
+
+def test_hooks_are_called_by_keyword_and_first_result_hooks_only_one_way(tmp_path):
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="plans"))
+    registry = app.extensions["portal.plugins"]
+    with pytest.raises(TypeError, match="positional argument"):
+        registry.call("portal_nav_items", None)  # type: ignore[misc]  (a positional argument)
+    with pytest.raises(TypeError, match="positional argument"):
+        registry.manager.hook.portal_nav_items(None)
+    with pytest.raises(
+        TypeError, match="'portal_cache_stats' is first-result: call it with first_hook_result"
+    ):
+        registry.call("portal_cache_stats")
+    with pytest.raises(TypeError, match="'portal_nav_items' is not first-result: call it with call_hook"):
+        registry.call_first("portal_nav_items", user=None)
+
+
+def test_an_answer_may_take_a_subset_of_the_arguments(tmp_path):
+    seen = []
+    modest = Plugin(name="modest", hooks={"portal_after_password": lambda user: seen.append(user)})
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="modest", PORTAL_EXTRA_PLUGINS=[modest]))
+    registry = app.extensions["portal.plugins"]
+    assert registry.call_first("portal_after_password", user="alice", next_url="/x") is None
+    assert seen == ["alice"]
+
+
+def test_an_answer_with_an_argument_its_hook_lacks_fails_startup_naming_hook_and_plugin(tmp_path):
+    greedy = Plugin(name="greedy", hooks={"portal_nav_items": lambda user, request: []})
+    with pytest.raises(ConfigError, match="plugin 'greedy'.*hook 'portal_nav_items' takes request"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="greedy", PORTAL_EXTRA_PLUGINS=[greedy]))
 
 
 def test_request_guards_run_before_csrf_and_access(tmp_path):
@@ -183,3 +276,47 @@ def test_request_guards_run_before_csrf_and_access(tmp_path):
     blocked = client.post("/auth/login", environ_base={"REMOTE_ADDR": "203.0.113.66"})
     assert blocked.status_code == 403 and blocked.get_data(as_text=True) == "blocked"
     assert client.post("/auth/login").status_code == 400  # others reach the CSRF check
+
+
+@pytest.mark.parametrize(
+    ("blueprints", "message"),
+    [
+        (
+            (Blueprint("elsewhere", __name__, url_prefix="/outside"),),
+            "first blueprint must be named 'outside'",
+        ),
+        (
+            (
+                Blueprint("outside", __name__, url_prefix="/outside"),
+                Blueprint("other", __name__, url_prefix="/x"),
+            ),
+            "blueprint 'other' must be named outside_",
+        ),
+        ((Blueprint("outside", __name__),), "must have the url_prefix /outside or /api/v1/outside"),
+        ((Blueprint("outside", __name__, url_prefix="/auth"),), "not '/auth'"),
+        ((Blueprint("outside", __name__, url_prefix="/outsider"),), "not '/outsider'"),
+        (
+            (
+                Blueprint("outside", __name__, url_prefix="/outside"),
+                Blueprint("outside_api", __name__, url_prefix="/api/v1/plans"),
+            ),
+            "blueprint 'outside_api' must have the url_prefix",
+        ),
+    ],
+)
+def test_every_blueprint_keeps_to_its_plugins_names_and_urls(tmp_path, blueprints, message):
+    # Another plugin's or the core's URLs (here /auth and /api/v1/plans) stay out of reach.
+    plugin = Plugin(name="outside", blueprints=blueprints)
+    with pytest.raises(ConfigError, match=message):
+        create_app(config(tmp_path, PORTAL_PLUGINS="outside", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+def test_no_bundled_plugin_registers_a_blueprint_by_hand(tmp_path):
+    app = create_app(config(tmp_path))
+    declared = {
+        blueprint.name
+        for plugin in app.extensions["portal.plugins"].enabled
+        for blueprint in plugin.blueprints
+    }
+    core = {"core", "auth", "admin", "api"}
+    assert set(app.blueprints) == declared | core

@@ -31,7 +31,7 @@ class AccountSection:
 def plugin_sections(user) -> list[AccountSection]:
     """Every plugin's sections for ``user``, sorted by order (then title, for a stable page)."""
     sections: list[AccountSection] = []
-    for answer in call_hook("portal_account_sections", user):
+    for answer in call_hook("portal_account_sections", user=user):
         sections.extend(_as_sections(answer))
     return sorted(sections, key=lambda section: (section.order, section.title))
 

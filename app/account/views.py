@@ -46,7 +46,7 @@ def session_rows(user_id: int) -> tuple[list[dict], int]:
 
 def recent_activity(user) -> list | None:
     """The account's newest security events, or None when no plugin records them."""
-    events = first_hook_result("portal_account_activity", user, ACTIVITY_LIMIT)
+    events = first_hook_result("portal_account_activity", user=user, limit=ACTIVITY_LIMIT)
     return None if events is None else list(events)[:ACTIVITY_LIMIT]
 
 

@@ -74,7 +74,7 @@ def recently_authenticated(now: float | None = None) -> bool:
 
 def second_factor(user) -> SecondFactor | None:
     """The second factor ``user`` must give to re-authenticate, if a plugin holds one."""
-    return first_hook_result("portal_second_factor", user)
+    return first_hook_result("portal_second_factor", user=user)
 
 
 def reauth_next(target: str | None) -> str | None:

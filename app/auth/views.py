@@ -50,7 +50,7 @@ def login():
             form.password.errors.append(GENERIC_FAILURE)
             # 401 lets the rate limiter count failed sign-ins only.
             return render_template("auth/login.html", form=form, failed=True), 401
-        takeover = first_hook_result("portal_after_password", user, next_url)
+        takeover = first_hook_result("portal_after_password", user=user, next_url=next_url)
         if takeover is not None:
             return takeover
         complete_login(user)

@@ -45,7 +45,7 @@ class Plugin:
     name: str
     description: str = ""
     flag: str | None = None  # the config flag that switches it; default <NAME>_ENABLED
-    blueprint: Blueprint | None = None
+    blueprints: tuple[Blueprint, ...] = ()  # the first is named like the plugin; loader registers all
     settings: tuple[Setting, ...] = ()
     jobs: tuple[Job, ...] = ()
     requires: tuple[str, ...] = ()
@@ -65,14 +65,14 @@ def registry():
     return current_app.extensions["portal.plugins"]
 
 
-def call_hook(name: str, *args: Any, **kwargs: Any) -> list[Any]:
+def call_hook(name: str, **kwargs: Any) -> list[Any]:
     """Call hook ``name`` on every enabled plugin in enable-list order; return non-None results."""
-    return registry().call(name, *args, **kwargs)
+    return registry().call(name, **kwargs)
 
 
-def first_hook_result(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call hook ``name`` plugin by plugin and return the first non-None result (or None)."""
-    return registry().call_first(name, *args, **kwargs)
+def first_hook_result(name: str, **kwargs: Any) -> Any:
+    """Call first-result hook ``name`` plugin by plugin; return the first non-None result (or None)."""
+    return registry().call_first(name, **kwargs)
 
 
 def is_enabled(name: str) -> bool:

@@ -13,9 +13,10 @@ from typing import Any
 
 from flask import Flask
 
+from app.api import API_PREFIX
 from app.config import ConfigError, as_bool, parse_settings
 from app.plugin import Plugin
-from app.plugin.hookspecs import HOOKSPECS
+from app.plugin.manager import PortalPluginManager, build_manager
 
 log = logging.getLogger(__name__)
 
@@ -40,32 +41,16 @@ class PluginRegistry:
     def __init__(self, records: list[PluginRecord]):
         self.records = records
         self.enabled: list[Plugin] = [r.plugin for r in records if r.status == "enabled" and r.plugin]
+        self.manager = build_manager(self.enabled)
 
     def is_enabled(self, name: str) -> bool:
         return any(plugin.name == name for plugin in self.enabled)
 
-    def call(self, name: str, *args: Any, **kwargs: Any) -> list[Any]:
-        if name not in HOOKSPECS:
-            raise KeyError(f"unknown hook {name!r}")
-        results = []
-        for plugin in self.enabled:
-            impl = plugin.hooks.get(name)
-            if impl is not None:
-                result = impl(*args, **kwargs)
-                if result is not None:
-                    results.append(result)
-        return results
+    def call(self, name: str, **kwargs: Any) -> list[Any]:
+        return self.manager.caller(name, first=False)(**kwargs)
 
-    def call_first(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        if name not in HOOKSPECS:
-            raise KeyError(f"unknown hook {name!r}")
-        for plugin in self.enabled:
-            impl = plugin.hooks.get(name)
-            if impl is not None:
-                result = impl(*args, **kwargs)
-                if result is not None:
-                    return result
-        return None
+    def call_first(self, name: str, **kwargs: Any) -> Any:
+        return self.manager.caller(name, first=True)(**kwargs)
 
     def jobs(self) -> list:
         return [job for plugin in self.enabled for job in plugin.jobs]
@@ -106,14 +91,30 @@ def discover(extra: Iterable[Plugin] = ()) -> tuple[dict[str, tuple[str, Any]], 
 def _validate(plugin: Plugin, expected_name: str) -> None:
     if plugin.name != expected_name:
         raise ConfigError(f"plugin {expected_name!r} declares the name {plugin.name!r}")
-    unknown = sorted(set(plugin.hooks) - set(HOOKSPECS))
-    if unknown:
-        raise ConfigError(f"plugin {plugin.name!r} answers unknown hooks: {', '.join(unknown)}")
-    if plugin.blueprint is not None and plugin.blueprint.name != plugin.name:
-        raise ConfigError(f"plugin {plugin.name!r}: its blueprint must be named {plugin.name!r}")
+    # Each plugin's answers are checked on their own, so that one that does not fit its hook is
+    # reported as that plugin's failure (and listed by `flask plugins list`).
+    PortalPluginManager().add(plugin)
+    _validate_blueprints(plugin)
     for job in plugin.jobs:
         if not job.name.startswith(f"{plugin.name}."):
             raise ConfigError(f"plugin {plugin.name!r}: job {job.name!r} must start with the plugin name")
+
+
+def _validate_blueprints(plugin: Plugin) -> None:
+    """Keep each blueprint in the plugin's own names and URLs, where it cannot shadow another's."""
+    name = plugin.name
+    if plugin.blueprints and plugin.blueprints[0].name != name:
+        raise ConfigError(f"plugin {name!r}: its first blueprint must be named {name!r}")
+    prefixes = (f"/{name}", f"{API_PREFIX}/{name}")
+    for blueprint in plugin.blueprints:
+        if blueprint.name != name and not blueprint.name.startswith(f"{name}_"):
+            raise ConfigError(f"plugin {name!r}: blueprint {blueprint.name!r} must be named {name}_...")
+        url_prefix = (blueprint.url_prefix or "").rstrip("/")
+        if not any(url_prefix == prefix or url_prefix.startswith(f"{prefix}/") for prefix in prefixes):
+            raise ConfigError(
+                f"plugin {name!r}: blueprint {blueprint.name!r} must have the url_prefix "
+                f"{' or '.join(prefixes)} (or a path below one), not {blueprint.url_prefix!r}"
+            )
 
 
 def load_plugins(app: Flask, raw_config: dict[str, Any], extra: Iterable[Plugin] = ()) -> PluginRegistry:
@@ -178,10 +179,10 @@ def load_plugins(app: Flask, raw_config: dict[str, Any], extra: Iterable[Plugin]
 
 
 def wire_plugins(app: Flask, registry: PluginRegistry) -> None:
-    """Register each enabled plugin's blueprint, setup and CLI, in enable-list order."""
+    """Register each enabled plugin's blueprints, setup and CLI, in enable-list order."""
     for plugin in registry.enabled:
-        if plugin.blueprint is not None:
-            app.register_blueprint(plugin.blueprint)
+        for blueprint in plugin.blueprints:
+            app.register_blueprint(blueprint)
         if plugin.setup is not None:
             plugin.setup(app)
         if plugin.cli is not None:

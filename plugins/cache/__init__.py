@@ -15,6 +15,7 @@ from plugins.cache import invalidation
 from plugins.cache import models as models  # noqa: F401  (the tables must be known)
 from plugins.cache.cli import cleanup_job, cli
 from plugins.cache.openapi import openapi
+from plugins.cache.service import CacheService
 from plugins.cache.settings import SETTINGS, build_service
 from plugins.cache.views import api_bp, bp
 
@@ -32,18 +33,26 @@ def setup(app: Flask) -> None:
         },
     )
     invalidation.install()
-    app.register_blueprint(api_bp)
 
 
-def _provider():
+def _provider() -> CacheService | None:
     return current_app.extensions.get("portal.cache")
 
 
-def _stats(topic: str):
-    if topic != "cache":
-        return None
+def _stats():
     service = _provider()
     return service.stats() if service is not None else None
+
+
+def _readiness() -> dict[str, bool] | None:
+    """Whether the cache's Redis answers (the redis backend only: the others need no server)."""
+    service = _provider()
+    if service is None or service.backend.name != "redis":
+        return None
+    try:
+        return {"cache": bool(service.backend.client.ping())}
+    except Exception:  # any failure to answer is "not ready", never an error page
+        return {"cache": False}
 
 
 def _nav_items(user):
@@ -53,7 +62,7 @@ def _nav_items(user):
 plugin = Plugin(
     name="cache",
     description="Tagged, size-bounded, compressed cache (memory, Redis or database)",
-    blueprint=bp,
+    blueprints=(bp, api_bp),
     settings=SETTINGS,
     jobs=(
         Job(
@@ -68,7 +77,8 @@ plugin = Plugin(
     cli=cli,
     hooks={
         "portal_cache_provider": _provider,
-        "portal_stats": _stats,
+        "portal_cache_stats": _stats,
+        "portal_readiness": _readiness,
         "portal_nav_items": _nav_items,
         "portal_openapi": openapi,
     },

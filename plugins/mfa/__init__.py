@@ -13,9 +13,8 @@ from plugins.mfa.settings import SETTINGS
 
 
 def setup(app: Flask) -> None:
-    """Build the secret cipher, add the API blueprint and the required-roles policy."""
+    """Build the secret cipher and add the required-roles policy."""
     app.extensions["mfa"] = {"fernet": build_fernet(app)}
-    app.register_blueprint(api_bp)
     policy.init_app(app)
 
 
@@ -34,8 +33,9 @@ def nav_items(user) -> list[NavItem]:
     ]
 
 
-def stats(topic: str):
-    return service.adoption() if topic == "mfa_adoption" else None
+def mfa_adoption() -> dict:
+    """The adoption figures the security console shows."""
+    return service.adoption()
 
 
 def openapi():
@@ -45,7 +45,7 @@ def openapi():
 plugin = Plugin(
     name="mfa",
     description="TOTP second factor with QR enrolment, backup codes, lockout and key rotation",
-    blueprint=bp,
+    blueprints=(bp, api_bp),
     settings=SETTINGS,
     setup=setup,
     cli=cli,
@@ -53,7 +53,7 @@ plugin = Plugin(
         "portal_after_password": after_password,
         "portal_second_factor": reauth.second_factor,
         "portal_nav_items": nav_items,
-        "portal_stats": stats,
+        "portal_mfa_adoption": mfa_adoption,
         "portal_openapi": openapi,
         "portal_account_sections": account.account_sections,
     },

@@ -1,7 +1,7 @@
 """MFA service: enrolment, turning off, admin reset and unlock, key rotation, status and adoption.
 
 Public functions other code may call: ``is_enabled``, ``status`` and ``adoption`` (the figures
-the security dashboard shows, also published as ``portal_stats("mfa_adoption")``).
+the security dashboard shows, also published as ``portal_mfa_adoption()``).
 Time-dependent functions take ``now`` so tests pass explicit times instead of sleeping.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.plugin import Job, NavItem, Plugin
 from plugins.performance import models  # noqa: F401  (the tables must be known to the metadata)
-from plugins.performance.api import openapi
+from plugins.performance.api import api_bp, openapi
 from plugins.performance.demo import demo_seed
 from plugins.performance.hooks import setup
 from plugins.performance.jobs import retention, rollup_hours
@@ -23,7 +23,7 @@ plugin = Plugin(
     name="performance",
     description="Request metrics, slow queries, resources and scoring",
     flag="PERFORMANCE_MONITORING_ENABLED",
-    blueprint=bp,
+    blueprints=(bp, api_bp),
     settings=SETTINGS,
     setup=setup,
     jobs=(

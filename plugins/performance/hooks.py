@@ -10,7 +10,6 @@ from flask import Flask, Response, abort, current_app, g, request, request_start
 from app.access import public
 from app.extensions import db
 from app.signals import request_rate_limited, security_event
-from plugins.performance.api import api_bp
 from plugins.performance.flusher import ensure_started
 from plugins.performance.metrics import Metrics, exposition, scrape_allowed
 from plugins.performance.recorder import Recorder, hook_engine
@@ -109,4 +108,3 @@ def setup(app: Flask) -> None:
     security_event.connect(count_security_event, sender=app)
     request_rate_limited.connect(count_rate_limited, sender=app)
     app.add_url_rule("/metrics", "performance_metrics", metrics_view)
-    app.register_blueprint(api_bp)

@@ -66,14 +66,14 @@ class Metrics:
 
 
 class CacheCollector(Collector):
-    """Cache hits and misses as the cache plugin reports them at scrape time (portal_stats)."""
+    """Cache hits and misses as the cache plugin reports them at scrape time (portal_cache_stats)."""
 
     def __init__(self, app: Flask):
         self.app = app
 
     def collect(self) -> Iterator:
         with self.app.app_context():
-            stats = first_hook_result("portal_stats", "cache")
+            stats = first_hook_result("portal_cache_stats")
         if not stats:
             return
         for name, help_text in CACHE_COUNTERS.items():
@@ -86,7 +86,7 @@ class CacheCollector(Collector):
             yield family
 
 
-# The cache plugin's stats (portal_stats("cache")) as metrics. With the memory backend they are
+# The cache plugin's stats (portal_cache_stats()) as metrics. With the memory backend they are
 # the figures of the worker that answers the scrape; Redis counts hits and misses for all.
 CACHE_COUNTERS = {
     "hits": "Cache hits reported by the cache plugin",

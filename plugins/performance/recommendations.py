@@ -125,7 +125,7 @@ def _memory_advice(start: datetime, end: datetime) -> list[dict[str, Any]]:
 
 def recommendations(stats: dict[str, Any], start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Every recommendation for the range of ``stats``, most severe first."""
-    cache = first_hook_result("portal_stats", "cache")
+    cache = first_hook_result("portal_cache_stats")
     found = _endpoint_advice(stats) + _query_advice(start, end) + _cache_advice(stats, cache)
     found += _memory_advice(start, end)
     order = {"high": 0, "medium": 1, "low": 2}

@@ -6,8 +6,6 @@ its OpenAPI description, demo data and navigation, each in its own small module.
 
 from __future__ import annotations
 
-from flask import Flask
-
 from app.config import Setting, as_int
 from app.plugin import NavItem, Plugin
 from plugins.plans import models  # noqa: F401  (the tables must be known to create_all and Alembic)
@@ -16,11 +14,6 @@ from plugins.plans.demo import seed_demo
 from plugins.plans.forms import MAX_PER_PAGE
 from plugins.plans.openapi import openapi_fragment
 from plugins.plans.views import bp
-
-
-def setup(app: Flask) -> None:
-    """Register the JSON API next to the core's /api/v1 routes."""
-    app.register_blueprint(api_bp)
 
 
 def nav_items(user) -> list[NavItem]:
@@ -34,11 +27,10 @@ def nav_items(user) -> list[NavItem]:
 plugin = Plugin(
     name="plans",
     description="Medicare plan search and client policies",
-    blueprint=bp,
+    blueprints=(bp, api_bp),
     settings=(
         Setting("PLANS_PAGE_SIZE", 20, as_int(1, MAX_PER_PAGE), "Plans per page when per_page is not given"),
     ),
-    setup=setup,
     hooks={
         "portal_nav_items": nav_items,
         "portal_demo_seed": seed_demo,

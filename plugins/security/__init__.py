@@ -18,6 +18,7 @@ from plugins.security.jobs import JOBS
 from plugins.security.settings import SETTINGS
 from plugins.security.threats import NAV_ITEMS as THREAT_NAV_ITEMS
 from plugins.security.threats import (
+    THREAT_BLUEPRINTS,
     THREAT_JOBS,
     THREAT_SETTINGS,
     add_threat_commands,
@@ -30,7 +31,7 @@ protect_blueprint(bp, ADMIN)
 
 views.register(bp)
 
-SETUP_STEPS = [audit.setup, rejection.setup, guard.setup, limiting.setup, inspection.setup, api.setup]
+SETUP_STEPS = [audit.setup, rejection.setup, guard.setup, limiting.setup, inspection.setup]
 NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
 OPENAPI_PARTS = [api.openapi]
 
@@ -74,7 +75,7 @@ HOOKS = {
 plugin = Plugin(
     name="security",
     description="Rate limiting, tamper-evident audit log, request inspection",
-    blueprint=bp,
+    blueprints=(bp, api.bp, *THREAT_BLUEPRINTS),
     settings=SETTINGS + THREAT_SETTINGS,
     jobs=tuple(JOBS) + THREAT_JOBS,
     setup=setup,

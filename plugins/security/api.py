@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from app.access import ADMIN, protect_blueprint
 from app.api import API_PREFIX, fail, query_choice, query_int, query_text
@@ -84,10 +84,6 @@ def rate_limits():
             for row in rows
         ]
     )
-
-
-def setup(app: Flask) -> None:
-    app.register_blueprint(bp)
 
 
 _ERRORS = {

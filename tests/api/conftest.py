@@ -55,7 +55,7 @@ def seed_api_users(app: Flask) -> None:
         }
         db.session.add_all(users.values())
         db.session.commit()
-        call_hook("portal_demo_seed", users)
+        call_hook("portal_demo_seed", users=users)
 
 
 @pytest.fixture(scope="package")

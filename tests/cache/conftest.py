@@ -106,7 +106,7 @@ def square_view(number: int):
     return str(square(number))
 
 
-demo_plugin = Plugin(name="cachedemo", blueprint=demo_bp)
+demo_plugin = Plugin(name="cachedemo", blueprints=(demo_bp,))
 DEMO_CONFIG = {"PORTAL_EXTRA_PLUGINS": (demo_plugin,)}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from app.caching import delete_by_tags, get_or_set
+from app.caching import CacheProvider, delete_by_tags, get_or_set
 from app.config import ConfigError
 from app.plugin import call_hook, first_hook_result
 
@@ -36,9 +36,10 @@ def test_facade_goes_through_the_service(app):
         assert delete_by_tags(["plans"]) == 1
         get_or_set("plans:search:a", lambda: computed.append(1) or "result", tags=("plans",))
         assert len(computed) == 2
-        stats = first_hook_result("portal_stats", "cache")
+        assert isinstance(first_hook_result("portal_cache_provider"), CacheProvider)
+        stats = first_hook_result("portal_cache_stats")
         assert stats["hits"] == 2 and stats["misses"] == 2
-        assert first_hook_result("portal_stats", "mfa_adoption") is None
+        assert first_hook_result("portal_mfa_adoption") is None  # MFA is off
 
 
 @pytest.mark.plugins("cache")
@@ -109,7 +110,7 @@ def test_unreachable_redis_degrades_to_computing(tmp_path):
 def test_nav_item_and_openapi(app, quick_user):
     with app.test_request_context():
         admin = quick_user("root", role="admin")
-        items = [item for group in call_hook("portal_nav_items", admin) for item in group]
+        items = [item for group in call_hook("portal_nav_items", user=admin) for item in group]
         assert any(item.endpoint == "cache.index" and item.admin for item in items)
         from app.api import openapi_document
 
@@ -130,3 +131,13 @@ def test_cleanup_job_is_scheduled(app):
     with app.app_context():
         jobs["cache.cleanup"].func()
     assert service.backend.usage().entries == 0
+
+
+def test_readiness_names_the_cache_only_on_redis_and_says_when_it_does_not_answer(tmp_path):
+    memory = build(tmp_path).test_client().get("/readyz")
+    assert memory.status_code == 200 and "cache" not in memory.json["checks"]
+    # Nothing listens on port 1: the check fails at once and /readyz says which dependency.
+    down = build(tmp_path, CACHE_BACKEND="redis", CACHE_REDIS_URL="redis://127.0.0.1:1/0").test_client()
+    answer = down.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json["checks"]["cache"] is False and answer.json["failing"] == ["cache"]

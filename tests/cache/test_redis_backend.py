@@ -218,3 +218,24 @@ def test_portal_on_redis(redis_prefix, tmp_path):
             get_or_set("k", lambda: computed.append(1) or "v", tags=("plans",))
         assert app.extensions["portal.cache"].stats()["hits"] == 2
     assert computed == [1]
+
+
+@pytest.mark.plugins("cache")
+def test_readiness_pings_the_cache_redis(redis_prefix, tmp_path):
+    from app import create_app
+
+    app = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "INSTANCE_PATH": str(tmp_path),
+            "PORTAL_PLUGINS": "cache",
+            "SCHEDULER_ENABLED": False,
+            "CACHE_BACKEND": "redis",
+            "CACHE_REDIS_URL": cache_redis_url(),
+            "CACHE_KEY_PREFIX": redis_prefix,
+        }
+    )
+    answer = app.test_client().get("/readyz")
+    assert answer.status_code == 200 and answer.json["checks"]["cache"] is True

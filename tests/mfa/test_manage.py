@@ -246,6 +246,7 @@ def test_status_api_nav_stats_and_openapi(app, enrol, flow, client):
     with app.app_context():
         from app.plugin import first_hook_result
 
-        figures = first_hook_result("portal_stats", "mfa_adoption")
+        figures = first_hook_result("portal_mfa_adoption")
         assert figures["enabled_users"] == 1 and figures["by_role"]["client"] == {"users": 1, "enabled": 1}
-        assert first_hook_result("portal_stats", "unknown-topic") is None
+        with pytest.raises(KeyError, match="unknown hook 'portal_stats'"):  # topics are hooks now
+            first_hook_result("portal_stats", topic="mfa_adoption")

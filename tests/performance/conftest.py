@@ -15,7 +15,7 @@ from app.models import User
 from app.plugin import Plugin
 from plugins.performance.flusher import flush
 
-target_bp = Blueprint("perftarget", __name__, url_prefix="/t")
+target_bp = Blueprint("perftarget", __name__, url_prefix="/perftarget")
 CACHE_STATS: dict = {}
 
 
@@ -68,11 +68,11 @@ def count_users():
     return {"users": db.session.scalar(db.select(db.func.count(User.id)))}
 
 
-def _stats(topic: str):
-    return CACHE_STATS.get(topic)
+def _cache_stats():
+    return CACHE_STATS.get("cache")
 
 
-target_plugin = Plugin(name="perftarget", blueprint=target_bp, hooks={"portal_stats": _stats})
+target_plugin = Plugin(name="perftarget", blueprints=(target_bp,), hooks={"portal_cache_stats": _cache_stats})
 
 
 def pytest_collection_modifyitems(config, items):

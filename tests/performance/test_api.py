@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 
 def test_admin_gets_stats(admin, client):
-    client.get("/t/items/1")
-    client.get("/t/items/1")
+    client.get("/perftarget/items/1")
+    client.get("/perftarget/items/1")
     response = client.get("/api/v1/performance/stats?start=2000-01-01T00:00:00Z&end=2000-01-02T00:00:00Z")
     assert response.status_code == 200
     body = response.get_json()
@@ -16,10 +16,12 @@ def test_admin_gets_stats(admin, client):
 
 
 def test_recent_traffic_shows_up(app, admin, client, flush_now):
-    client.get("/t/items/1")
+    client.get("/perftarget/items/1")
     flush_now()
-    body = client.get("/api/v1/performance/stats?endpoint=/t/items/<int:item_id>").get_json()
-    assert [(e["endpoint"], e["count"]) for e in body["endpoints"]] == [("/t/items/<int:item_id>", 1)]
+    body = client.get("/api/v1/performance/stats?endpoint=/perftarget/items/<int:item_id>").get_json()
+    assert [(e["endpoint"], e["count"]) for e in body["endpoints"]] == [
+        ("/perftarget/items/<int:item_id>", 1)
+    ]
 
 
 def test_clients_and_anonymous_are_refused(client, make_user, auth):

@@ -9,7 +9,7 @@ from plugins.performance.resources import sample_resources
 
 PAGES = (
     "/performance/",
-    "/performance/endpoint?name=/t/users&method=GET",
+    "/performance/endpoint?name=/perftarget/users&method=GET",
     "/performance/slow-queries",
     "/performance/n-plus-one",
     "/performance/slow-requests",
@@ -37,7 +37,7 @@ def test_empty_states(admin, client):
 
 @pytest.mark.config(SLOW_QUERY_THRESHOLD_MS=5.0, PERFORMANCE_SLOW_REQUEST_MS=200.0)
 def test_pages_show_recorded_data(app, admin, client, flush_now):
-    for path in ("/t/users", "/t/slow-sql", "/t/sleep", "/t/items/1"):
+    for path in ("/perftarget/users", "/perftarget/slow-sql", "/perftarget/sleep", "/perftarget/items/1"):
         client.get(path)
     flush_now()
     with app.app_context():
@@ -45,7 +45,7 @@ def test_pages_show_recorded_data(app, admin, client, flush_now):
     pages = {page: client.get(page) for page in PAGES}
     assert all(r.status_code == 200 for r in pages.values())
     html = {page: r.get_data(as_text=True) for page, r in pages.items()}
-    assert "GET /t/users" in html["/performance/"] and "<svg" in html["/performance/"]
+    assert "GET /perftarget/users" in html["/performance/"] and "<svg" in html["/performance/"]
     assert "Latency percentiles" in html["/performance/"]
     assert "eager-load" in html["/performance/"]  # the N+1 recommendation
     assert "SELECT username FROM users WHERE id = ?" in html["/performance/n-plus-one"]
@@ -53,9 +53,9 @@ def test_pages_show_recorded_data(app, admin, client, flush_now):
         "WITH RECURSIVE" in html["/performance/slow-queries"]
         and "hunter2" not in html["/performance/slow-queries"]
     )
-    assert "/t/sleep" in html["/performance/slow-requests"]
+    assert "/perftarget/sleep" in html["/performance/slow-requests"]
     assert "Host CPU" in html["/performance/resources"]
-    assert "Up to 12 repeats" in html["/performance/endpoint?name=/t/users&method=GET"]
+    assert "Up to 12 repeats" in html["/performance/endpoint?name=/perftarget/users&method=GET"]
     for page, text in html.items():
         assert not re.search(r"\sstyle=", text), page  # the CSP forbids inline style
         assert "<script>" not in text

@@ -17,20 +17,20 @@ def samples(text):
 
 
 def test_duration_histogram_by_endpoint_method_status(client):
-    client.get("/t/items/1")
-    client.get("/t/items/2")
-    client.get("/t/boom")
+    client.get("/perftarget/items/1")
+    client.get("/perftarget/items/2")
+    client.get("/perftarget/boom")
     found = samples(client.get("/metrics").get_data(as_text=True))
     key = (
         "portal_request_duration_seconds_count",
-        (("endpoint", "/t/items/<int:item_id>"), ("method", "GET"), ("status", "200")),
+        (("endpoint", "/perftarget/items/<int:item_id>"), ("method", "GET"), ("status", "200")),
     )
     assert found[key] == 2
     assert (
         found[
             (
                 "portal_request_duration_seconds_count",
-                (("endpoint", "/t/boom"), ("method", "GET"), ("status", "500")),
+                (("endpoint", "/perftarget/boom"), ("method", "GET"), ("status", "500")),
             )
         ]
         == 1

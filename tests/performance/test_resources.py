@@ -36,7 +36,7 @@ def test_sample_stores_figures_and_raises_an_alert(app, client, admin):
 def test_latest_sample_feeds_request_rows(app, client, flush_now):
     with app.app_context():
         sample_resources()
-    client.get("/t/items/1")
+    client.get("/perftarget/items/1")
     flush_now()
     from plugins.performance.models import PerformanceMetric
 

@@ -113,8 +113,8 @@ def _flush_upserts_and_stats(url: str, tmp_path) -> None:
         recorder = app.extensions["performance"].recorder
         for round_ in range(2):  # the second flush must add to the stored roll-ups
             for n in range(5):
-                client.get(f"/t/items/{n}")
-            client.get("/t/users")
+                client.get(f"/perftarget/items/{n}")
+            client.get("/perftarget/users")
             flush(recorder)
         with app.app_context():
             write_synthetic(db.session.connection(), time.time() - 3600, time.time(), 500)
@@ -124,7 +124,7 @@ def _flush_upserts_and_stats(url: str, tmp_path) -> None:
             end = datetime.now(UTC) + timedelta(minutes=1)
             stats = get_performance_stats(end - timedelta(hours=2), end)
             by_rule = {e["endpoint"]: e for e in stats["endpoints"]}
-            assert by_rule["/t/items/<int:item_id>"]["count"] == 10
+            assert by_rule["/perftarget/items/<int:item_id>"]["count"] == 10
             assert stats["totals"]["count"] == 12 + 500
             pattern = db.session.scalars(select(NPlusOnePattern)).one()
             assert (pattern.requests, pattern.max_repeats) == (2, 12)
@@ -154,7 +154,7 @@ def test_dashboard_in_a_browser(app, make_user):
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(base + "/performance/")
-        for path in ("/t/users", "/t/items/1"):
+        for path in ("/perftarget/users", "/perftarget/items/1"):
             page.request.get(base + path)
         assert page.locator("svg.perf-chart polyline").count() >= 3
         assert page.locator("#perf-endpoints tbody tr").count() >= 8

@@ -37,12 +37,12 @@ def test_overrides_and_networks_parse():
     assert as_networks("127.0.0.1,10.0.0.0/8,::1") == ("127.0.0.1", "10.0.0.0/8", "::1")
 
 
-@pytest.mark.config(PERFORMANCE_APDEX_T_OVERRIDES="/t/sleep=50", PERFORMANCE_SAMPLE_RATE="0.25")
+@pytest.mark.config(PERFORMANCE_APDEX_T_OVERRIDES="/perftarget/sleep=50", PERFORMANCE_SAMPLE_RATE="0.25")
 def test_explicit_string_values_are_parsed_for_the_request_path(app):
     config = app.extensions["performance"].config
     assert isinstance(config, PerfConfig)
     assert config.sample_rate == 0.25
-    assert config.apdex_t("/t/sleep") == 50.0
+    assert config.apdex_t("/perftarget/sleep") == 50.0
     assert config.apdex_t("/other") == 300.0
 
 

@@ -17,13 +17,13 @@ def all_of(app, model):
 
 @pytest.mark.config(SLOW_QUERY_THRESHOLD_MS=5.0)
 def test_deliberately_slow_statement_is_recorded_with_values_masked(app, client, flush_now):
-    client.get("/t/slow-sql")
-    client.get("/t/count")  # a fast statement stays out
+    client.get("/perftarget/slow-sql")
+    client.get("/perftarget/count")  # a fast statement stays out
     flush_now()
     slow = all_of(app, SlowQuery)
     assert len(slow) == 1
     query = slow[0]
-    assert query.endpoint == "/t/slow-sql"
+    assert query.endpoint == "/perftarget/slow-sql"
     assert query.duration_ms >= 5
     assert "WITH RECURSIVE" in query.statement
     assert "secret-literal" not in query.statement and "300000" not in query.statement
@@ -33,36 +33,36 @@ def test_deliberately_slow_statement_is_recorded_with_values_masked(app, client,
 
 @pytest.mark.config(PERFORMANCE_N_PLUS_ONE_THRESHOLD=10)
 def test_repeated_statement_is_flagged_as_n_plus_one(app, client, flush_now):
-    client.get("/t/users")
-    client.get("/t/users")
-    client.get("/t/count")
+    client.get("/perftarget/users")
+    client.get("/perftarget/users")
+    client.get("/perftarget/count")
     flush_now()
     patterns = all_of(app, NPlusOnePattern)
     assert len(patterns) == 1
     pattern = patterns[0]
     assert (pattern.endpoint, pattern.requests, pattern.max_repeats, pattern.total_repeats) == (
-        "/t/users",
+        "/perftarget/users",
         2,
         12,
         24,
     )
     assert pattern.statement == "SELECT username FROM users WHERE id = ?"
     rows = {r.endpoint: r.db_query_count for r in all_of(app, PerformanceMetric)}
-    assert rows["/t/users"] == 12
+    assert rows["/perftarget/users"] == 12
 
 
 @pytest.mark.config(PERFORMANCE_N_PLUS_ONE_THRESHOLD=13)
 def test_threshold_is_configurable(app, client, flush_now):
-    client.get("/t/users")
+    client.get("/perftarget/users")
     flush_now()
     assert all_of(app, NPlusOnePattern) == []
 
 
 @pytest.mark.config(SLOW_QUERY_THRESHOLD_MS=0.0)
 def test_flusher_writes_are_not_timed_into_request_stats(app, client, flush_now):
-    client.get("/t/items/1")
+    client.get("/perftarget/items/1")
     flush_now()
-    client.get("/t/items/2")
+    client.get("/perftarget/items/2")
     flush_now()
     statements = [q.statement for q in all_of(app, SlowQuery)]
     # Every statement is "slow" at threshold 0, yet none of the flusher's INSERTs shows up.

@@ -29,6 +29,10 @@ NAV_ITEMS = (
 )
 
 
+# Declared by the security plugin with its own blueprints: the console pages and their API.
+THREAT_BLUEPRINTS = (bp, api_bp)
+
+
 def _early_guard():
     """Count the request, then refuse it if its IP is blocked (before any other work)."""
     count_request()
@@ -36,11 +40,9 @@ def _early_guard():
 
 
 def setup_threats(app: Flask) -> None:
-    """Register the console, the event receiver and the request hooks on ``app``."""
+    """Connect the event receiver and the request hooks on ``app``."""
     check_smtp_settings(app.config)
     setup_traffic(app)
-    app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
     event_recorded.connect(on_event_recorded, sender=app)
     # First of the plugin's request guards: a blocked client gets no further.
     add_guard(app, _early_guard, order=0)
@@ -55,6 +57,7 @@ THREAT_HOOKS = {"portal_nav_items": threat_nav_items, "portal_openapi": threat_o
 
 __all__ = [
     "NAV_ITEMS",
+    "THREAT_BLUEPRINTS",
     "THREAT_HOOKS",
     "THREAT_JOBS",
     "THREAT_SETTINGS",

@@ -82,7 +82,7 @@ def dashboard():
         latest_alert_id=latest_alert_id,
         top_ips=queries.top_ips(filters.since),
         page=page,
-        mfa=first_hook_result("portal_stats", "mfa_adoption"),
+        mfa=first_hook_result("portal_mfa_adoption"),
         ranges=list(queries.RANGES),
         event_types=list(queries.EventType.__members__),
         severities=list(queries.Severity.__members__),
