@@ -10,7 +10,7 @@ from flask import url_for
 from app.plugin.loader import discover
 
 BUNDLED = ("mfa", "security", "performance", "cache", "plans")
-CORE_BLUEPRINTS = {"core", "auth", "admin", "api"}
+CORE_BLUEPRINTS = {"core", "auth", "account", "admin", "api"}
 COMBINATIONS = [(), *((name,) for name in BUNDLED), BUNDLED]
 
 

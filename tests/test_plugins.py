@@ -318,5 +318,5 @@ def test_no_bundled_plugin_registers_a_blueprint_by_hand(tmp_path):
         for plugin in app.extensions["portal.plugins"].enabled
         for blueprint in plugin.blueprints
     }
-    core = {"core", "auth", "admin", "api"}
+    core = {"core", "auth", "account", "admin", "api"}
     assert set(app.blueprints) == declared | core
