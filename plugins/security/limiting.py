@@ -19,14 +19,11 @@ from app.extensions import rate_limit_key
 from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
 from plugins.security.guard import add_guard
-from plugins.security.rejection import note_dry_run, reject, too_many_requests
+from plugins.security.rejection import note_dry_run, reject, route_name, too_many_requests
 
 BREACH_SCOPE = "security-breaches"
 KEY_PREFIX = "security"
 CHECKED = "_security_limits_checked"  # set in g when this request went through the limiter
-# What the limiter calls a request that matches no route: flask-limiter finds no limits for an
-# empty identity, and a scanner's unknown URLs must count under the default limit like any page.
-UNMATCHED = "<unmatched>"
 log = logging.getLogger(__name__)
 
 
@@ -53,8 +50,8 @@ def build_limiter(app: Flask) -> Limiter:
 
 
 def request_identity() -> str:
-    """The limiter's name for the request: its endpoint, or UNMATCHED for a URL with no route."""
-    return request.endpoint or UNMATCHED
+    """The limiter's name for the request: its endpoint, or "<unmatched>" for a URL with no route."""
+    return route_name()
 
 
 def _state() -> dict:

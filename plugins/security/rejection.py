@@ -20,6 +20,16 @@ from plugins.security.models import RateLimitRecord
 from plugins.security.sanitize import clean_text
 
 log = logging.getLogger(__name__)
+# What a request that matches no route is called in limits, counts and events: flask-limiter
+# finds no limits for an empty identity, and a scanner's unknown URLs must count like any page.
+UNMATCHED = "<unmatched>"
+
+
+def route_name() -> str:
+    """The request's endpoint, never its raw path: one count per route, not one per URL."""
+    return request.endpoint or UNMATCHED
+
+
 FLUSHER = "rate_limit_rejections"
 
 
@@ -115,7 +125,7 @@ def reject(exceeded: RateLimitExceeded, current=None):
 
 def record_rejection(identifier: str, limit_text: str) -> None:
     """Count the rejection in security_rate_limits and audit it."""
-    endpoint = request.endpoint or "<unmatched>"  # never the raw path: one row per route, not per URL
+    endpoint = route_name()
     count_rejection(identifier, endpoint)
     log_event(
         EventType.SUSPICIOUS_ACTIVITY,
@@ -133,7 +143,7 @@ def record_rejection(identifier: str, limit_text: str) -> None:
 def note_dry_run(exceeded: RateLimitExceeded) -> None:
     """Dry-run mode: log what would have been rejected, let the request through."""
     identifier = _identifier(exceeded)
-    endpoint = request.endpoint or "<unmatched>"  # never the raw path: one row per route, not per URL
+    endpoint = route_name()
     log_event(
         EventType.SUSPICIOUS_ACTIVITY,
         Severity.LOW,
@@ -153,7 +163,7 @@ def too_many_requests(message: str, retry_after: int | None, identifier: str, li
     request_rate_limited.send(
         current_app._get_current_object(),
         identifier=identifier,
-        endpoint=request.endpoint or "<unmatched>",
+        endpoint=route_name(),
         limit=limit,
     )
     if wants_json():
