@@ -1,9 +1,9 @@
-"""The plugin's section of the account security page: TOTP status and backup codes left."""
+"""The plugin's sections of the account security page: TOTP status and backup codes left, passkeys."""
 
 from __future__ import annotations
 
 from app.account.sections import AccountSection
-from plugins.mfa import backup, service
+from plugins.mfa import backup, passkey_views, service
 
 
 def account_sections(user) -> list[AccountSection]:
@@ -15,5 +15,6 @@ def account_sections(user) -> list[AccountSection]:
             template="mfa/account_section.html",
             context={"status": service.status(user), "low_water_mark": backup.LOW_WATER_MARK},
             order=40,
-        )
+        ),
+        passkey_views.account_section(user),
     ]
