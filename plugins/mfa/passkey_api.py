@@ -47,7 +47,9 @@ def passkey_json(row: dict) -> dict:
 def register_options():
     user = current_user._get_current_object()
     if len(store.passkeys_of(user.id)) >= store.MAX_PASSKEYS_PER_USER:
-        return json_error(f"at most {store.MAX_PASSKEYS_PER_USER} passkeys per account: remove one first", "body")
+        return json_error(
+            f"at most {store.MAX_PASSKEYS_PER_USER} passkeys per account: remove one first", "body"
+        )
     return _options(passkeys.registration_options(user))
 
 

@@ -97,7 +97,9 @@ PATHS = {
         "user verification required). Needs a recent sign-in.",
         {
             "200": _json(OPTIONS, "Creation options"),
-            "400": error_response("Refused: no valid CSRF token, or the account has the most passkeys allowed"),
+            "400": error_response(
+                "Refused: no valid CSRF token, or the account has the most passkeys allowed"
+            ),
             "401": SIGN_IN_OR_REAUTH,
         },
     ),
@@ -105,9 +107,14 @@ PATHS = {
         "passkeyRegisterVerify",
         "Finish adding a passkey: the browser's answer to the creation options. Needs a recent sign-in.",
         {
-            "201": _json({"type": "object", "required": ["passkey"],
-                          "properties": {"passkey": {"$ref": "#/components/schemas/Passkey"}}},
-                         "The passkey was added"),  # fmt: skip
+            "201": _json(
+                {
+                    "type": "object",
+                    "required": ["passkey"],
+                    "properties": {"passkey": {"$ref": "#/components/schemas/Passkey"}},
+                },
+                "The passkey was added",
+            ),  # fmt: skip
             "400": REFUSED,
             "401": SIGN_IN_OR_REAUTH,
             "415": error_response("The body is not JSON"),
@@ -147,9 +154,14 @@ PATHS = {
         "Finish signing in with a passkey: the browser's answer to the request options. Signs "
         "the browser in (both factors: no code step follows).",
         {
-            "200": _json({"type": "object", "required": ["redirect"],
-                          "properties": {"redirect": {"type": "string", "description": "Where to go now"}}},
-                         "Signed in"),  # fmt: skip
+            "200": _json(
+                {
+                    "type": "object",
+                    "required": ["redirect"],
+                    "properties": {"redirect": {"type": "string", "description": "Where to go now"}},
+                },
+                "Signed in",
+            ),  # fmt: skip
             "400": REFUSED,
             "401": error_response("The second step's sign-in expired, or the account cannot sign in"),
             "415": error_response("The body is not JSON"),
@@ -166,4 +178,8 @@ PATHS = {
         ),
     ),
 }
-SCHEMAS = {"PasskeyOptions": OPTIONS_SCHEMA, "PasskeyCredential": CREDENTIAL_SCHEMA, "Passkey": PASSKEY_SCHEMA}
+SCHEMAS = {
+    "PasskeyOptions": OPTIONS_SCHEMA,
+    "PasskeyCredential": CREDENTIAL_SCHEMA,
+    "Passkey": PASSKEY_SCHEMA,
+}

@@ -22,7 +22,9 @@ def passkeys_of(user_id: int) -> list[MfaPasskey]:
 
 
 def has_passkey(user_id: int) -> bool:
-    return db.session.scalar(db.select(MfaPasskey.id).where(MfaPasskey.user_id == user_id).limit(1)) is not None
+    return (
+        db.session.scalar(db.select(MfaPasskey.id).where(MfaPasskey.user_id == user_id).limit(1)) is not None
+    )
 
 
 def find(credential_id: bytes) -> MfaPasskey | None:

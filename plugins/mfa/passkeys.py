@@ -59,8 +59,16 @@ BAD_ANSWER = "the passkey's answer could not be verified: try again"
 
 # What each refusal records: the event, its severity and what it says (None: no event).
 RECORDED: dict[str, tuple[EventType, Severity, str]] = {
-    "unknown_credential": (EventType.MFA_FAILURE, Severity.MEDIUM, "sign-in with a passkey the portal does not know"),
-    "wrong_account": (EventType.MFA_FAILURE, Severity.MEDIUM, "a passkey of another account at the second step"),
+    "unknown_credential": (
+        EventType.MFA_FAILURE,
+        Severity.MEDIUM,
+        "sign-in with a passkey the portal does not know",
+    ),
+    "wrong_account": (
+        EventType.MFA_FAILURE,
+        Severity.MEDIUM,
+        "a passkey of another account at the second step",
+    ),
     "user_handle": (EventType.MFA_FAILURE, Severity.MEDIUM, "a passkey answered for another account"),
     "origin": (EventType.SUSPICIOUS_ACTIVITY, Severity.MEDIUM, "passkey answer from an unexpected origin"),
     "rp_id": (EventType.SUSPICIOUS_ACTIVITY, Severity.MEDIUM, "passkey answer for another relying party"),
@@ -101,7 +109,9 @@ def user_handle(user: User) -> bytes:
     return keyed_digest(f"webauthn-user:{user.id}", 32).encode()
 
 
-def record_refusal(refusal: PasskeyRefused, user: User | None, stage: str, passkey_id: int | None = None) -> None:
+def record_refusal(
+    refusal: PasskeyRefused, user: User | None, stage: str, passkey_id: int | None = None
+) -> None:
     """Audit a refusal that points at an attack (an unknown credential, another origin...)."""
     recorded = RECORDED.get(refusal.reason)
     if recorded is None:
@@ -209,7 +219,8 @@ def _check_registration_context(credential: RegistrationCredential, rp: RelyingP
 def _check_origin_and_rp(origin: str, rp_id_hash: bytes, rp: RelyingParty) -> None:
     if origin not in rp.origins:
         raise PasskeyRefused(
-            f"the passkey answered for {origin[:100]!r}, not for this site ({', '.join(rp.origins)})", "origin"
+            f"the passkey answered for {origin[:100]!r}, not for this site ({', '.join(rp.origins)})",
+            "origin",
         )
     if not hmac.compare_digest(rp_id_hash, hashlib.sha256(rp.id.encode()).digest()):
         raise PasskeyRefused(f"the passkey answered for another relying party than {rp.id!r}", "rp_id")
@@ -302,7 +313,9 @@ def _take(purpose: str) -> challenges.Challenge:
 def _parse(parser, answer: Any):
     """The credential the browser sent, parsed by py_webauthn; a malformed one is a 400."""
     if not isinstance(answer, dict):
-        raise PasskeyRefused("credential must be the JSON form of the browser's PublicKeyCredential", "malformed")
+        raise PasskeyRefused(
+            "credential must be the JSON form of the browser's PublicKeyCredential", "malformed"
+        )
     try:
         credential = parser(answer)
     except (WebAuthnException, ValueError, TypeError, KeyError):

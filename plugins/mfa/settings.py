@@ -80,7 +80,9 @@ def as_rp_id(value: Any) -> str:
     if _is_ip_address(text):
         raise ValueError("browsers refuse an IP address as RP ID: use a name such as localhost")
     if len(text) > 253 or not HOST_NAME.fullmatch(text):
-        raise ValueError(f"expected a domain name such as portal.example.com (no scheme or port), got {value!r}")
+        raise ValueError(
+            f"expected a domain name such as portal.example.com (no scheme or port), got {value!r}"
+        )
     return text
 
 
@@ -109,7 +111,9 @@ def check_relying_party(rp_id: str, origins: tuple[str, ...]) -> None:
     for origin in origins:
         host = urlsplit(origin).hostname or ""
         if host != rp_id and not host.endswith("." + rp_id):
-            raise ConfigError(f"WEBAUTHN_ORIGINS: {origin} is not on {rp_id} (WEBAUTHN_RP_ID) or a subdomain of it")
+            raise ConfigError(
+                f"WEBAUTHN_ORIGINS: {origin} is not on {rp_id} (WEBAUTHN_RP_ID) or a subdomain of it"
+            )
 
 
 SETTINGS: tuple[Setting, ...] = (
