@@ -424,3 +424,38 @@ def test_a_user_with_only_a_passkey_gives_it_after_the_password(app, alice, regi
     with_csrf(client, "/mfa/verify")
     assert sign_in(client, registered, step="second").status_code == 200
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.redis
+def test_a_challenge_counts_once_across_portals_sharing_redis(tmp_path, make_user, app):
+    """Two portals (two workers) on one database and one Redis: an answer taken by the first
+    is refused by the second, cookie copy and all."""
+    import os
+
+    from tests.conftest import portal
+
+    config = {"PORTAL_PLUGINS": "mfa", "RATELIMIT_STORAGE_URI": os.environ["TEST_REDIS_URL"]}
+    shared = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
+    with (
+        portal(tmp_path / "one", **config, **shared) as first,
+        portal(tmp_path / "two", **config, **shared) as second,
+    ):
+        make_user("alice")  # after both portals started (on PostgreSQL each resets the schema)
+        device = SoftPasskey()
+        assert register(signed_in(first, "alice"), device).status_code == 201
+        client = anonymous(first)
+        options = signin_options(client)
+        name = first.config["SESSION_COOKIE_NAME"]
+        copied = client.get_cookie(name).value
+        token = client.environ_base["HTTP_X_CSRFTOKEN"]
+        assert (
+            client.post(f"{API}/signin/verify", json={"credential": device.assert_(options)}).status_code
+            == 200
+        )
+        other = second.test_client()
+        other.set_cookie(name, copied)
+        other.environ_base["HTTP_X_CSRFTOKEN"] = token
+        refused(
+            other.post(f"{API}/signin/verify", json={"credential": device.assert_(options)}),
+            "already answered",
+        )

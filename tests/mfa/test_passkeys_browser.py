@@ -5,9 +5,12 @@ The real ceremony end to end: the page's script, navigator.credentials, py_webau
 
 from __future__ import annotations
 
+import json
 import re
+import struct
 
 import pytest
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from tests.conftest import PASSWORD
 from tests.support.browser import chromium_page, screenshot
@@ -142,3 +145,80 @@ def test_on_an_ip_address_the_browser_refuses_and_the_page_says_so(app, make_use
         status.wait_for(state="visible")
         assert status.inner_text()
         assert page.locator("tr[data-passkey]").count() == 0
+
+
+# Run in the page: fetch sign-in options, let chromium's authenticator answer, and hand the
+# answer back instead of sending it, so that the test can tamper with a real one.
+CAPTURE_ASSERTION = """async (optionsUrl) => {
+  const token = document.querySelector('input[name="csrf_token"]').value;
+  const start = await fetch(optionsUrl, {method: "POST", headers: {"X-CSRFToken": token}});
+  const json = (await start.json()).publicKey;
+  const options = PublicKeyCredential.parseRequestOptionsFromJSON(json);
+  const credential = await navigator.credentials.get({publicKey: options});
+  return {credential: credential.toJSON(), token: token};
+}"""
+
+
+def captured_assertion(page, base: str) -> tuple[dict, str]:
+    page.goto(base + "/auth/login")
+    answer = page.evaluate(CAPTURE_ASSERTION, "/api/v1/mfa/passkeys/signin/options?step=first")
+    return answer["credential"], answer["token"]
+
+
+def send(page, base: str, credential: dict, token: str):
+    return page.request.post(
+        base + "/api/v1/mfa/passkeys/signin/verify",
+        data=json.dumps({"credential": credential}),
+        headers={"Content-Type": "application/json", "X-CSRFToken": token},
+    )
+
+
+def with_client_data(credential: dict, **changes) -> dict:
+    response = credential["response"]
+    data = json.loads(base64url_to_bytes(response["clientDataJSON"]))
+    data.update(changes)
+    tampered = dict(response, clientDataJSON=bytes_to_base64url(json.dumps(data).encode()))
+    return dict(credential, response=tampered)
+
+
+def with_counter(credential: dict, count: int) -> dict:
+    response = credential["response"]
+    data = bytearray(base64url_to_bytes(response["authenticatorData"]))
+    data[33:37] = struct.pack(">I", count)  # rpIdHash (32), flags (1), signCount (4)
+    return dict(credential, response=dict(response, authenticatorData=bytes_to_base64url(bytes(data))))
+
+
+def test_tampered_answers_of_a_real_authenticator_are_refused(app, make_user):
+    """Answers chromium's authenticator really gave, changed as an attacker would: another
+    origin, a counter set back, a challenge sent twice; the untouched one signs in."""
+    make_user("alice")
+    with serve_in_thread(app) as served, chromium_page() as page:
+        base = on_localhost(served)
+        add_virtual_authenticator(page)
+        sign_in_with_password(page, base, "alice")
+        page.wait_for_url(base + "/")
+        add_passkey(page, base, "Real one")
+        sign_out(page, base)
+
+        credential, token = captured_assertion(page, base)
+        response = send(page, base, with_client_data(credential, origin="https://evil.example"), token)
+        assert response.status == 400 and "evil.example" in response.json()["error"]
+
+        credential, token = captured_assertion(page, base)
+        assert send(page, base, credential, token).status == 200  # the real one signs in
+        page.goto(base + "/")
+        sign_out(page, base)
+
+        credential, token = captured_assertion(page, base)
+        response = send(page, base, with_counter(credential, 0), token)
+        assert response.status == 400 and "counter" in response.json()["error"]
+
+        credential, token = captured_assertion(page, base)
+        assert send(page, base, credential, token).status == 200
+        page.goto(base + "/")
+        sign_out(page, base)
+        fresh_token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+        response = send(page, base, credential, fresh_token)  # the same answer again
+        assert response.status == 400 and "start again" in response.json()["error"]
+        page.goto(base + "/")
+        assert page.url.startswith(base + "/auth/login")  # not signed in by it
