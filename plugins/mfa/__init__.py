@@ -13,6 +13,7 @@ from plugins.mfa import (  # noqa: F401 (the modules that add routes)
     models,
     passkey_api,
     passkey_openapi,
+    passkey_signin,
     passkey_views,
     pending,
     policy,

@@ -19,8 +19,8 @@ from app.auth.reauth import reauth_required
 from app.auth.service import complete_login
 from app.extensions import db
 from app.models import User
+from plugins.mfa import passkey_signin, passkeys, pending
 from plugins.mfa import passkey_store as store
-from plugins.mfa import passkeys, pending
 from plugins.mfa.blueprints import api_bp
 from plugins.mfa.models import MAX_PASSKEY_NAME
 
@@ -78,11 +78,11 @@ def signin_options():
     if step not in ("first", "second"):
         return json_error("step must be one of: first, second", "step")
     if step == "first":
-        return _options(passkeys.signin_options(None))
+        return _options(passkey_signin.signin_options(None))
     state = pending.load()
     if state is None:
         return json_error(SIGN_IN_EXPIRED, status=401)
-    return _options(passkeys.signin_options(state.user))
+    return _options(passkey_signin.signin_options(state.user))
 
 
 @api_bp.route("/passkeys/signin/verify", methods=["POST"])
@@ -96,7 +96,7 @@ def signin_verify():
         return json_error("you are signed in already: sign out first", "body")
     waiting = pending.load()
     try:
-        passkey, for_user = passkeys.finish_signin(body.get("credential"))
+        passkey, for_user = passkey_signin.finish_signin(body.get("credential"))
     except passkeys.PasskeyRefused as refusal:
         return json_error(refusal.message, "credential", refusal.status)
     if for_user is not None:  # the second step: the password step must still be waiting

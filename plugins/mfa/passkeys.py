@@ -1,4 +1,5 @@
-"""Passkeys (WebAuthn through py_webauthn): the registration and sign-in ceremonies.
+"""Passkeys (WebAuthn through py_webauthn): the relying party, refusals, and registration
+(sign-in is ``plugins.mfa.passkey_signin``).
 
 Discoverable credentials with user verification, always: a passkey proves something the user
 has (the authenticator) and something she is or knows (its biometric or PIN), so a sign-in
@@ -20,22 +21,17 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 from webauthn import (
-    generate_authentication_options,
     generate_registration_options,
     options_to_json,
-    verify_authentication_response,
     verify_registration_response,
 )
 from webauthn.helpers import (
     parse_attestation_object,
-    parse_authentication_credential_json,
-    parse_authenticator_data,
     parse_client_data_json,
     parse_registration_credential_json,
 )
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
-    AuthenticationCredential,
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
     PublicKeyCredentialDescriptor,
@@ -46,8 +42,7 @@ from webauthn.helpers.structs import (
 
 from app.auth.service import keyed_digest
 from app.events import EventType, Severity
-from app.extensions import db
-from app.models import User, utcnow
+from app.models import User
 from app.signals import emit_security_event
 from plugins.mfa import passkey_challenges as challenges
 from plugins.mfa import passkey_store as store
@@ -123,7 +118,7 @@ def record_refusal(
     emit_security_event(kind, severity, user=user, description=f"{description} ({stage})", metadata=metadata)
 
 
-def _descriptors(passkeys: list[MfaPasskey]) -> list[PublicKeyCredentialDescriptor]:
+def descriptors(passkeys: list[MfaPasskey]) -> list[PublicKeyCredentialDescriptor]:
     return [
         PublicKeyCredentialDescriptor(id=passkey.credential_id, transports=_transports(passkey.transports))
         for passkey in passkeys
@@ -154,18 +149,18 @@ def registration_options(user: User) -> str:
             resident_key=ResidentKeyRequirement.REQUIRED,
             user_verification=UserVerificationRequirement.REQUIRED,
         ),
-        exclude_credentials=_descriptors(store.passkeys_of(user.id)),
+        exclude_credentials=descriptors(store.passkeys_of(user.id)),
     )
     return options_to_json(options)
 
 
 def finish_registration(user: User, answer: Any, name: str | None) -> MfaPasskey:
     """Verify the answer to ``registration_options`` and store the passkey."""
-    challenge = _take("register")
+    challenge = take_challenge("register")
     if challenge.user_id != user.id:
         raise PasskeyRefused("no passkey registration is in progress: start again", "challenge")
     rp = relying_party()
-    credential = _parse(parse_registration_credential_json, answer)
+    credential = parse_answer(parse_registration_credential_json, answer)
     try:
         _check_registration_context(credential, rp)
     except PasskeyRefused as refusal:
@@ -213,10 +208,10 @@ def _check_registration_context(credential: RegistrationCredential, rp: RelyingP
         auth_data = parse_attestation_object(credential.response.attestation_object).auth_data
     except (WebAuthnException, ValueError, TypeError, KeyError):
         raise PasskeyRefused(BAD_ANSWER, "invalid") from None
-    _check_origin_and_rp(client_data.origin, auth_data.rp_id_hash, rp)
+    check_origin_and_rp(client_data.origin, auth_data.rp_id_hash, rp)
 
 
-def _check_origin_and_rp(origin: str, rp_id_hash: bytes, rp: RelyingParty) -> None:
+def check_origin_and_rp(origin: str, rp_id_hash: bytes, rp: RelyingParty) -> None:
     if origin not in rp.origins:
         raise PasskeyRefused(
             f"the passkey answered for {origin[:100]!r}, not for this site ({', '.join(rp.origins)})",
@@ -226,81 +221,10 @@ def _check_origin_and_rp(origin: str, rp_id_hash: bytes, rp: RelyingParty) -> No
         raise PasskeyRefused(f"the passkey answered for another relying party than {rp.id!r}", "rp_id")
 
 
-# --- sign-in ---------------------------------------------------------------------------------
-
-
-def signin_options(user: User | None) -> str:
-    """Options for navigator.credentials.get() (JSON text): any discoverable passkey of this
-    site, or (``user`` given: the second sign-in step) one of that user's."""
-    rp = relying_party()
-    options = generate_authentication_options(
-        rp_id=rp.id,
-        challenge=challenges.issue("signin", user.id if user is not None else None),
-        timeout=TIMEOUT_MS,
-        allow_credentials=_descriptors(store.passkeys_of(user.id)) if user is not None else None,
-        user_verification=UserVerificationRequirement.REQUIRED,
-    )
-    return options_to_json(options)
-
-
-def finish_signin(answer: Any) -> tuple[MfaPasskey, int | None]:
-    """Verify the answer to ``signin_options``; return the passkey (its counter and last use
-    updated) and the user id the challenge was issued for (the second step's), if any."""
-    challenge = _take("signin")
-    credential = _parse(parse_authentication_credential_json, answer)
-    passkey = store.find(credential.raw_id)
-    expected = db.session.get(User, challenge.user_id) if challenge.user_id is not None else None
-    stage = "second step" if challenge.user_id is not None else "sign-in"
-    try:
-        if passkey is None:
-            raise PasskeyRefused("this passkey is not registered here", "unknown_credential")
-        if challenge.user_id is not None and passkey.user_id != challenge.user_id:
-            raise PasskeyRefused("this passkey belongs to another account", "wrong_account")
-        handle = credential.response.user_handle
-        if handle is not None and not hmac.compare_digest(handle, passkey.user_handle):
-            raise PasskeyRefused("the passkey answered for another account", "user_handle")
-        _verify_assertion(credential, passkey, challenge.value)
-    except PasskeyRefused as refusal:
-        owner = db.session.get(User, passkey.user_id) if passkey is not None else expected
-        record_refusal(refusal, owner, stage, passkey.id if passkey is not None else None)
-        raise
-    return passkey, challenge.user_id
-
-
-def _verify_assertion(credential: AuthenticationCredential, passkey: MfaPasskey, challenge: bytes) -> None:
-    rp = relying_party()
-    try:
-        client_data = parse_client_data_json(credential.response.client_data_json)
-        auth_data = parse_authenticator_data(credential.response.authenticator_data)
-    except (WebAuthnException, ValueError, TypeError, KeyError):
-        raise PasskeyRefused(BAD_ANSWER, "invalid") from None
-    _check_origin_and_rp(client_data.origin, auth_data.rp_id_hash, rp)
-    stored = passkey.sign_count or 0
-    if (auth_data.sign_count > 0 or stored > 0) and auth_data.sign_count <= stored:
-        raise PasskeyRefused(
-            "this passkey's signature counter went backwards: it may have been copied. "
-            "Remove it and add it again, or use another one",
-            "counter",
-        )
-    try:
-        verified = verify_authentication_response(
-            credential=credential,
-            expected_challenge=challenge,
-            expected_rp_id=rp.id,
-            expected_origin=list(rp.origins),
-            credential_public_key=passkey.public_key,
-            credential_current_sign_count=stored,
-            require_user_verification=True,
-        )
-    except WebAuthnException:
-        raise PasskeyRefused(BAD_ANSWER, "invalid") from None
-    store.mark_used(passkey, verified.new_sign_count, utcnow())
-
-
 # --- shared ----------------------------------------------------------------------------------
 
 
-def _take(purpose: str) -> challenges.Challenge:
+def take_challenge(purpose: str) -> challenges.Challenge:
     try:
         return challenges.take(purpose)
     except challenges.ChallengeMissing as missing:
@@ -310,7 +234,7 @@ def _take(purpose: str) -> challenges.Challenge:
         raise refusal from None
 
 
-def _parse(parser, answer: Any):
+def parse_answer(parser, answer: Any):
     """The credential the browser sent, parsed by py_webauthn; a malformed one is a 400."""
     if not isinstance(answer, dict):
         raise PasskeyRefused(

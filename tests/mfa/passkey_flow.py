@@ -57,3 +57,13 @@ def signed_in_with(app, device: SoftPasskey) -> FlaskClient:
     client = anonymous(app)
     assert sign_in(client, device).status_code == 200
     return with_csrf(client, "/account/security")
+
+
+def signed_in_totp(app, user) -> FlaskClient:
+    """A client through both steps of a TOTP user (``tests.mfa.conftest.Enrolled``), with the code
+    of the current step."""
+    client = app.test_client()
+    auth = AuthActions(client)
+    auth.login(user.username)
+    assert auth.post("/mfa/verify", {"code": user.code()}, page="/auth/login").status_code == 302
+    return with_csrf(client, "/account/security")

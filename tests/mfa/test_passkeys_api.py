@@ -25,6 +25,7 @@ from tests.mfa.passkey_flow import (
     register,
     sign_in,
     signed_in,
+    signed_in_totp,
     signed_in_with,
     signin_options,
     with_csrf,
@@ -203,16 +204,6 @@ def test_no_totp_step_follows_a_passkey_for_a_totp_user(app, enrol, device):
     client = anonymous(app)
     assert sign_in(client, device).status_code == 200
     assert client.get("/").status_code == 200  # signed in: no /mfa/verify on the way
-
-
-def signed_in_totp(app, user):
-    """A client through both steps of a TOTP user (code of the current step)."""
-
-    client = app.test_client()
-    auth = AuthActions(client)
-    auth.login(user.username)
-    assert auth.post("/mfa/verify", {"code": user.code()}, page="/auth/login").status_code == 302
-    return with_csrf(client, "/account/security")
 
 
 @pytest.mark.config(MFA_REQUIRED_ROLES="admin")
