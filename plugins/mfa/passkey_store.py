@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from app.extensions import db
 from app.models import User, as_utc, utcnow
 from plugins.mfa.models import MAX_PASSKEY_NAME, MfaPasskey
+
+
+class DuplicatePasskey(Exception):
+    """The credential id is registered already."""
+
 
 # A user may register this many; options list them all for the browser to exclude or choose.
 MAX_PASSKEYS_PER_USER = 20
@@ -58,7 +65,11 @@ def add(user: User, *, credential_id: bytes, public_key: bytes, user_handle: byt
         created_at=now,
     )
     db.session.add(passkey)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same credential registered by a concurrent request
+        db.session.rollback()
+        raise DuplicatePasskey from None
     return passkey
 
 

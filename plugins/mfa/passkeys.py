@@ -182,15 +182,18 @@ def finish_registration(user: User, answer: Any, name: str | None) -> MfaPasskey
     if store.find(verified.credential_id) is not None:
         raise PasskeyRefused("this passkey is already registered", "duplicate")
     transports = credential.response.transports or []
-    passkey = store.add(
-        user,
-        credential_id=verified.credential_id,
-        public_key=verified.credential_public_key,
-        user_handle=user_handle(user),
-        sign_count=verified.sign_count,
-        transports=",".join(transport.value for transport in transports),
-        name=name,
-    )
+    try:
+        passkey = store.add(
+            user,
+            credential_id=verified.credential_id,
+            public_key=verified.credential_public_key,
+            user_handle=user_handle(user),
+            sign_count=verified.sign_count,
+            transports=",".join(transport.value for transport in transports),
+            name=name,
+        )
+    except store.DuplicatePasskey:
+        raise PasskeyRefused("this passkey is already registered", "duplicate") from None
     emit_security_event(
         EventType.MFA_ENABLED,
         Severity.MEDIUM,

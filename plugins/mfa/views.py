@@ -66,12 +66,14 @@ def _locked(until: datetime):
 
 
 def _verify_page(form: VerifyForm, user, status: int = 200):
-    """The second step: a code form for TOTP, a passkey button for a user with a passkey."""
+    """The second step: a passkey button for a user with a passkey, the code form unless the
+    passkey is all the user has (a code cannot stand in for it)."""
+    has_passkey = passkey_store.has_passkey(user.id)
     page = render_template(
         "mfa/verify.html",
         form=form,
-        has_totp=service.is_enabled(user.id),
-        has_passkey=passkey_store.has_passkey(user.id),
+        has_totp=service.is_enabled(user.id) or not has_passkey,
+        has_passkey=has_passkey,
     )
     return page, status
 

@@ -450,3 +450,16 @@ def test_a_challenge_counts_once_across_portals_sharing_redis(tmp_path, make_use
             other.post(f"{API}/signin/verify", json={"credential": device.assert_(options)}),
             "already answered",
         )
+
+
+def test_a_credential_stored_meanwhile_is_a_duplicate_not_a_server_error(app, alice, device):
+    """Two registrations of one credential racing past the lookup: the unique index decides."""
+    from plugins.mfa import passkey_store
+
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        fields = {"credential_id": b"c" * 16, "public_key": b"k", "user_handle": b"h", "sign_count": 0}
+        passkey_store.add(user, transports="", name="one", **fields)
+        with pytest.raises(passkey_store.DuplicatePasskey):
+            passkey_store.add(user, transports="", name="two", **fields)
+        assert [p.name for p in passkey_store.passkeys_of(alice.id)] == ["one"]
