@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.account.sections import AccountSection
-from plugins.mfa import backup, passkey_views, service
+from plugins.mfa import backup, passkey_store, passkey_views, service
 
 
 def account_sections(user) -> list[AccountSection]:
@@ -13,7 +13,11 @@ def account_sections(user) -> list[AccountSection]:
             key="mfa-totp",
             title="Two-factor sign-in (authenticator app)",
             template="mfa/account_section.html",
-            context={"status": service.status(user), "low_water_mark": backup.LOW_WATER_MARK},
+            context={
+                "status": service.status(user),
+                "low_water_mark": backup.LOW_WATER_MARK,
+                "has_passkey": passkey_store.has_passkey(user.id),
+            },
             order=40,
         ),
         passkey_views.account_section(user),

@@ -230,3 +230,8 @@ def test_the_user_handle_is_stable_and_names_no_one(app, alice):
 def test_a_user_who_signed_in_with_a_password_is_asked_for_the_passkey(app, alice, device):
     client = app.test_client()
     assert AuthActions(client).login("alice").headers["Location"] == "/mfa/verify"
+
+
+def test_with_only_a_passkey_the_totp_section_says_it_is_the_second_factor(app, alice, device):
+    page = signed_in_with(app, device).get("/account/security").get_data(as_text=True)
+    assert "Your passkeys are your second factor." in page
