@@ -16,11 +16,13 @@ import time
 from flask import Flask, current_app, g, request
 from flask_login import current_user
 
+from app.account import notices
 from app.auth import guesses
 from app.auth.devices import device_of
 from app.auth.guesses import GuessLimit, GuessRefused, Reservation
 from app.auth.service import find_account, keyed_digest
 from app.events import EventType, Severity
+from app.extensions import db
 from app.models import User
 from app.signals import lockout_lifted
 from plugins.security import policies
@@ -127,11 +129,29 @@ def settle(response):
     refused_form = status == 400 and not current_user.is_authenticated
     if not kept:
         reservation.release(keep=lambda held: refused_form and held.limit.scope == "auth-ip")
+    elif status == 401:
+        tell_if_locked(reservation)
     if place is not None:
         remaining = place.remaining if place in reservation.places else place.remaining + 1
         reset = max(0, int(place.reset_at - time.time()))
         _headers(response, place.limit.policy, place.item.amount, place.item.get_expiry(), remaining, reset)
     return response
+
+
+def tell_if_locked(reservation: Reservation) -> None:
+    """A wrong guess that took the account's last place locked it: tell its owner (the core's
+    notices, queued, so SMTP never holds the response). Only that guess can: refused ones hold no
+    place. Concurrent guesses that fill the last places together may each see the account full;
+    the notices' lock allowance (one an hour, atomic) lets one of them through."""
+    if not any(place.limit.scope == ACCOUNT_SCOPE and place.remaining == 0 for place in reservation.places):
+        return
+    try:
+        account = _account_user()
+        user = db.session.get(User, account.id) if account is not None else None
+        if user is not None:
+            notices.account_locked(user)
+    except Exception:  # a notice must never fail the answer to the guess
+        current_app.logger.exception("could not send the account-locked notice")
 
 
 def _headers(response, policy: str, amount: int, window: int, remaining: int, reset: int | None) -> None:
