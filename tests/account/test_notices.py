@@ -314,3 +314,23 @@ def test_a_changed_address_is_told_at_the_old_one_only(app, client, auth, make_u
         and "e-mail address of your account was changed" in message["Subject"]
     )
     assert "new@example.com" not in message.as_string()  # a thief's address is not advertised
+
+
+def test_a_reset_from_the_command_line_ends_the_sessions_and_tells_the_owner(
+    app, client, auth, make_user, smtp_inbox
+):
+    alice = make_user("alice")
+    auth.login("alice")
+    with_email(app, alice.id)  # after sign-in: only the reset is told
+    assert client.get("/account/security").status_code == 200
+    result = app.test_cli_runner().invoke(args=["users", "set-password", "alice"], input=NEW_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert "sessions are signed out" in result.output
+    [message] = smtp_inbox.wait_for(1)  # sent before the command returned
+    assert message["To"] == ADDRESS and "password was changed" in message["Subject"]
+    assert (
+        NEW_PASSWORD not in message.as_string()
+        and "Browser: the command line" in body_of(message).splitlines()
+    )
+    assert client.get("/account/security").status_code == 302  # the old session is over
+    assert AuthActions(app.test_client()).login("alice", NEW_PASSWORD).status_code == 302
