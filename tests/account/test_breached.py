@@ -97,3 +97,9 @@ def test_the_reset_command_refuses_a_breached_password_and_keeps_the_old(app, ma
 def test_the_reset_command_names_an_unknown_user(app):
     result = app.test_cli_runner().invoke(args=["users", "set-password", "nobody"], input=PASSWORD + "\n")
     assert result.exit_code != 0 and "No user called 'nobody'" in result.output
+
+
+def test_the_password_form_says_breached_passwords_are_refused(client, auth, make_user):
+    make_user("alice")
+    auth.login("alice")
+    assert "breached passwords attackers try first" in client.get("/auth/password").get_data(as_text=True)
