@@ -4,6 +4,7 @@ SMTP server on 127.0.0.1: the attacker guesses from many addresses, the victim g
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
@@ -14,7 +15,7 @@ from app.mail import mailer
 from app.models import User
 from app.signals import lockout_lifted
 from tests.account.conftest import body_of
-from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import PASSWORD, REDIS_URL, csrf_from
 
 pytestmark = [
     pytest.mark.plugins("security"),
@@ -116,9 +117,9 @@ def test_each_lock_is_told_once_and_at_most_once_an_hour(app, carol, smtp_inbox)
     assert len(lock_notices(app, smtp_inbox)) == 2
 
 
-def test_a_concurrent_burst_from_many_addresses_sends_one_notice(app, carol, smtp_inbox):
-    """Forty guesses at once: the ones that fit the account's five places all see it full."""
-    start = threading.Barrier(40)
+def burst(app, username: str, guesses: int, network: str = "198.18") -> list[int]:
+    """``guesses`` wrong passwords for ``username`` at once, each from its own address."""
+    start = threading.Barrier(guesses)
     codes: list[int] = []
 
     def guess(n: int) -> None:
@@ -127,16 +128,38 @@ def test_a_concurrent_burst_from_many_addresses_sends_one_notice(app, carol, smt
         start.wait()
         response = client.post(
             "/auth/login",
-            data={"username": "carol", "password": WRONG, "csrf_token": token},
-            headers={"X-Forwarded-For": f"198.18.{n // 200}.{n % 200}"},
+            data={"username": username, "password": WRONG, "csrf_token": token},
+            headers={"X-Forwarded-For": f"{network}.{n // 200}.{n % 200}"},
         )
         codes.append(response.status_code)
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(40)]
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
+    return codes
+
+
+def test_a_concurrent_burst_from_many_addresses_sends_one_notice(app, carol, smtp_inbox):
+    """Forty guesses at once: the ones that fit the account's five places all see it full."""
+    codes = burst(app, "carol", 40)
+    assert codes.count(401) == 5 and codes.count(429) == 35
+    assert len(lock_notices(app, smtp_inbox)) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.config(RATELIMIT_STORAGE_URI=REDIS_URL or "memory://")
+def test_a_concurrent_burst_on_redis_sends_one_notice(app, make_user, smtp_inbox):
+    """The limits and the notices' allowance in Redis (as with several workers): a username of
+    this run only, and its allowance cleared first, since Redis outlives the test database."""
+    name = f"victim{random.randint(10**6, 10**9)}"
+    victim = make_user(name)
+    with app.app_context():
+        db.session.get(User, victim.id).email = VICTIM
+        db.session.commit()
+    an_hour_passes(app, victim.id)
+    codes = burst(app, name, 40, network=f"10.{random.randint(0, 255)}")  # addresses of this run too
     assert codes.count(401) == 5 and codes.count(429) == 35
     assert len(lock_notices(app, smtp_inbox)) == 1
 
