@@ -189,3 +189,24 @@ def test_the_owners_own_browser_signs_in_and_is_not_told_of_a_new_browser(app, c
     assert attempt(owner, PASSWORD, "203.0.113.200") == 302
     [notice] = victims_mail(app, smtp_inbox)
     assert "locked" in notice["Subject"]
+
+
+def test_a_stolen_session_guessing_the_current_password_locks_and_tells(app, carol, smtp_inbox):
+    """A thief with the session cookie alone (no device cookie) guesses the current password on
+    the change form: those guesses count for the account, and locking it tells the owner."""
+    thief = app.test_client()
+    assert attempt(thief, PASSWORD, "203.0.113.9") == 302
+    thief.delete_cookie("portal_device")
+    victims_mail(app, smtp_inbox)
+    smtp_inbox.messages.clear()  # the sign-in's "new browser" notice
+    codes = []
+    for n in range(7):
+        token = csrf_from(thief.get("/auth/password").get_data(as_text=True))
+        form = {"current_password": f"{WRONG} {n}", "new_password": "x" * 20, "confirm_password": "x" * 20}
+        response = thief.post(
+            "/auth/password", data={**form, "csrf_token": token}, headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+        codes.append(response.status_code)
+    assert codes == [401] * 5 + [429] * 2
+    [notice] = victims_mail(app, smtp_inbox)
+    assert "locked" in notice["Subject"] and WRONG not in notice.as_string()
