@@ -16,7 +16,6 @@ import time
 from flask import Flask, current_app, g, request
 from flask_login import current_user
 
-from app.account import notices
 from app.auth import guesses
 from app.auth.devices import device_of
 from app.auth.guesses import GuessLimit, GuessRefused, Reservation
@@ -24,7 +23,7 @@ from app.auth.service import find_account, keyed_digest
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import User
-from app.signals import lockout_lifted
+from app.signals import emit_security_event, lockout_lifted
 from plugins.security import policies
 from plugins.security.audit import log_event
 from plugins.security.rejection import record_rejection, too_many_requests
@@ -139,19 +138,33 @@ def settle(response):
 
 
 def tell_if_locked(reservation: Reservation) -> None:
-    """A wrong guess that took the account's last place locked it: tell its owner (the core's
-    notices, queued, so SMTP never holds the response). Only that guess can: refused ones hold no
-    place. Concurrent guesses that fill the last places together may each see the account full;
-    the notices' lock allowance (one an hour, atomic) lets one of them through."""
-    if not any(place.limit.scope == ACCOUNT_SCOPE and place.remaining == 0 for place in reservation.places):
+    """A wrong guess that took the account's last place locked it: record that on the account,
+    as an event whose ``locked: true`` has the core's notices (app.account.notices) tell its
+    owner, queued so that SMTP never holds the response. Only that guess can: refused ones hold
+    no place. Concurrent guesses that fill the last places together may each see the account
+    full; the notices' lock allowance (one an hour, atomic) lets one mail through."""
+    full = [p for p in reservation.places if p.limit.scope == ACCOUNT_SCOPE and p.remaining == 0]
+    if not full:
         return
     try:
         account = _account_user()
         user = db.session.get(User, account.id) if account is not None else None
-        if user is not None:
-            notices.account_locked(user)
-    except Exception:  # a notice must never fail the answer to the guess
-        current_app.logger.exception("could not send the account-locked notice")
+        if user is None:
+            return
+        emit_security_event(
+            EventType.SUSPICIOUS_ACTIVITY,
+            Severity.MEDIUM,
+            user=user,
+            description="sign-in locked for new browsers after repeated wrong passwords",
+            metadata={
+                "reason": "account_locked",
+                "locked": True,
+                "username": user.username,
+                "limit": str(full[0].item),
+            },
+        )
+    except Exception:  # the notice must never fail the answer to the guess
+        current_app.logger.exception("could not record the account's lock")
 
 
 def _headers(response, policy: str, amount: int, window: int, remaining: int, reset: int | None) -> None:

@@ -189,6 +189,11 @@ def test_the_owners_own_browser_signs_in_and_is_not_told_of_a_new_browser(app, c
     assert attempt(owner, PASSWORD, "203.0.113.200") == 302
     [notice] = victims_mail(app, smtp_inbox)
     assert "locked" in notice["Subject"]
+    # The lock is on her account's recent activity too, with the address of the guess that did it.
+    html = owner.get("/account/security").get_data(as_text=True)
+    activity = html[html.index('id="activity"') :]
+    assert activity.count("sign-in locked for new browsers after repeated wrong passwords") == 1
+    assert "198.51.100.4" in activity
 
 
 def test_a_stolen_session_guessing_the_current_password_locks_and_tells(app, carol, smtp_inbox):
