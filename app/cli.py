@@ -232,7 +232,7 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     from flask_migrate import upgrade
 
     from app.scheduler import SchedulerRunner
-    from app.serving import build_server, serve_until_stopped
+    from app.serving import build_server, listening_urls, serve_until_stopped
 
     app: Flask = current_app._get_current_object()
     upgrade()
@@ -244,7 +244,8 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     if app.config["SCHEDULER_ENABLED"]:
         runner = SchedulerRunner(app)
         runner.start_in_background()
-    click.echo(f"El-Mag Client Portal on http://{host}:{server.effective_port}/")
+    for url in listening_urls(server):
+        click.echo(f"El-Mag Client Portal on {url}")
     try:
         serve_until_stopped(server)
     finally:
