@@ -1,27 +1,23 @@
-"""Sign-in context rules: a new IP for the account (a notice to the user), impossible travel,
-and a session whose IP or user agent changes after sign-in."""
+"""Sign-in context rules (detectors of the pipeline's detect stage): a new IP for the account (a
+notice to the user) and impossible travel; and the fingerprint of the signed-in browser that
+``session_watch`` compares on later requests."""
 
 from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, flash, has_request_context, redirect, request, session, url_for
-from flask_login import current_user
+from flask import current_app, flash, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.service import sign_out
-from app.auth.sessions import SESSION_KEY
 from app.extensions import db
 from app.models import as_utc
-from plugins.security.audit import RecordedEvent
-from plugins.security.reported import may_report
+from plugins.security.audit_record import RecordedEvent
 from plugins.security.threats import geo
-from plugins.security.threats.detect import Detection, report
+from plugins.security.threats.detection import Detection
 from plugins.security.threats.models import KnownAddress
 
 FINGERPRINT_KEY = "_security_fp"
-MOVES_REPORTED_PER_SESSION = 5
 NEW_IP_NOTICE = (
     "This account was just signed in from an address it has not used before ({ip}). "
     "If that was not you, change your password now."
@@ -117,57 +113,3 @@ def fingerprint() -> list[str]:
     """The request's IP and a short hash of its user agent."""
     agent = request.user_agent.string or ""
     return [request.remote_addr or "", hashlib.sha256(agent.encode()).hexdigest()[:16]]
-
-
-def check_session_change():
-    """before_request: flag (or end) a session whose IP or user agent changed since sign-in.
-
-    Each move is reported once per session and new fingerprint, remembered on the server: a
-    script replaying a copied cookie drops the updated one the portal sends back, and would
-    otherwise be reported (an audit row and an alert update) on every request."""
-    action = current_app.config["SECURITY_SESSION_CHANGE_ACTION"]
-    if action == "off" or FINGERPRINT_KEY not in session or request.endpoint in (None, "static"):
-        return None
-    if not current_user.is_authenticated:
-        return None
-    before, now = session[FINGERPRINT_KEY], fingerprint()
-    if before == now:
-        return None
-    which = _session_digest()
-    seconds = current_app.config["SESSION_MAX_AGE_HOURS"] * 3600  # no session lives longer
-    # Once per new fingerprint, and a few fingerprints per session: a script that sends a new
-    # user agent with every request is reported, but does not write a row per request.
-    if may_report(f"session_change:{which}:{now[0]}:{now[1]}", seconds) and may_report(
-        f"session_change:{which}", seconds, amount=MOVES_REPORTED_PER_SESSION
-    ):
-        session[FINGERPRINT_KEY] = now
-        changed = [
-            name for name, old, new in zip(("ip", "user_agent"), before, now, strict=False) if old != new
-        ]
-        report(
-            Detection(
-                "session_change",
-                f"user:{current_user.id}",
-                f"{' and '.join(changed)} changed during the session",
-                user_id=current_user.id,
-                metadata={
-                    "changed": ",".join(changed),
-                    "old_ip": before[0],
-                    "new_ip": now[0],
-                    "new_agent": now[1],
-                    "session": which,
-                    "action": action,
-                },
-            )
-        )
-    if action == "logout":
-        sign_out("session moved to another address or browser")
-        flash("Your session was ended because it moved to another address or browser.", "warning")
-        return redirect(url_for("auth.login"))
-    return None
-
-
-def _session_digest() -> str:
-    """A short name for the current session: a digest of its key, which itself is a secret."""
-    key = session.get(SESSION_KEY)
-    return hashlib.sha256(str(key).encode()).hexdigest()[:16] if key else f"user-{current_user.id}"
