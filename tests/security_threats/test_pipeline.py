@@ -15,6 +15,7 @@ from plugins.security.threats import pipeline
 from plugins.security.threats.detection import Detection
 from plugins.security.threats.models import AuthFailure
 from tests.security_threats.conftest import alerts, emit, events_of
+from tests.support.import_graph import build_graph
 
 ATTACKER = "203.0.113.77"
 THREATS = Path(pipeline.__file__).parent
@@ -152,3 +153,27 @@ def test_no_stage_can_hand_an_event_back_to_the_pipeline():
         p.name for p in modules
     }
     assert [found for path in modules for found in _names_of_log_event(path)] == []
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, pending = set(), [start]
+    while pending:
+        for target in graph[pending.pop()] - seen:
+            seen.add(target)
+            pending.append(target)
+    return seen
+
+
+def test_the_audit_log_and_the_shared_types_depend_on_no_stage():
+    """The audit log reaches the pipeline only through the next stage its setup is given, and
+    the types the stages share sit in leaves: neither imports a stage, even round about."""
+    graph = build_graph(THREATS.parents[2], ("app", "plugins"))
+    threat_modules = {name for name in graph if name.startswith("plugins.security.threats")}
+    stages = {
+        f"plugins.security.threats.{name}"
+        for name in ("pipeline", "rules", "reporting", "alerts", "responses")
+    }
+    for module in ("plugins.security.audit", "plugins.security.repeats", "plugins.security.audit_record"):
+        assert _reachable(graph, module) & threat_modules == set(), module
+    assert _reachable(graph, "plugins.security.threats.detection") & stages == set()
+    assert graph["plugins.security.audit_record"] <= {"app.models"}
