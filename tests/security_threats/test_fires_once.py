@@ -163,7 +163,7 @@ def test_workers_without_a_shared_storage_report_a_replay_once_each(app, make_us
 
 
 def test_a_new_user_agent_on_every_request_is_reported_a_few_times_only(app, make_user):
-    from plugins.security.threats.session_watch import MOVES_REPORTED_PER_SESSION
+    from plugins.security.threats.signin import MOVES_REPORTED_PER_SESSION
 
     cookie = _stolen_cookie(app, make_user)
     before = _rows(app)

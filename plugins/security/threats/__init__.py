@@ -18,8 +18,8 @@ from plugins.security.threats.blocking import refuse_blocked_ip
 from plugins.security.threats.cli import COMMANDS as THREAT_COMMANDS
 from plugins.security.threats.jobs import THREAT_JOBS
 from plugins.security.threats.openapi import threat_openapi
-from plugins.security.threats.session_watch import check_session_change
 from plugins.security.threats.settings import THREAT_SETTINGS, check_smtp_settings
+from plugins.security.threats.signin import check_session_change
 from plugins.security.threats.traffic import count_request, setup_traffic
 from plugins.security.threats.views import bp
 

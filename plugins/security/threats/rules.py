@@ -20,7 +20,7 @@ from app.events import EventType
 from app.extensions import db
 from plugins.security.audit_record import RecordedEvent
 from plugins.security.models import SecurityEvent
-from plugins.security.threats import iplists, signin
+from plugins.security.threats import iplists, signin_rules
 from plugins.security.threats.catalog import crossed
 from plugins.security.threats.detection import Detection
 from plugins.security.threats.models import AuthFailure
@@ -34,7 +34,7 @@ def inline_detections(event: RecordedEvent) -> list[Detection]:
     elif event.event_type == EventType.MFA_FAILURE.value:
         found += mfa_rules(event)
     elif event.event_type == EventType.LOGIN_SUCCESS.value:
-        found += signin.sign_in_rules(event)
+        found += signin_rules.sign_in_rules(event)
     if event.event_type in (EventType.LOGIN_FAILURE.value, EventType.LOGIN_SUCCESS.value):
         found += iplists.list_rules(event)
     return found
