@@ -5,7 +5,9 @@ leaves no trace; and every bundled plugin follows the one template of the README
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 
 import pytest
 from flask import url_for
@@ -86,12 +88,7 @@ def test_what_is_declared_is_what_is_wired(app, enabled):
 
 def test_every_url_rule_belongs_to_a_declared_blueprint(app, enabled):
     # A rule added by hand (app.add_url_rule in a setup) belongs to no blueprint: refused here.
-    declared = CORE_BLUEPRINTS | {bp.name for name in enabled for bp in PLUGINS[name].blueprints}
-    strays = [
-        f"{rule.rule} ({rule.endpoint})"
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static" and rule.endpoint.rpartition(".")[0] not in declared
-    ]
+    strays = plugin_template.stray_rules(app, CORE_BLUEPRINTS)
     assert not strays, f"URL rules outside every declared blueprint: {strays}"
 
 
@@ -223,3 +220,54 @@ def test_each_plugin_keeps_its_state_in_one_object_of_its_own(app, alone, core_e
         app, core_extension_keys, plugin, plugin_template.package_of(plugin)
     )
     assert not problems, f"plugin {alone!r} departs from the template: {problems}"
+
+
+ASKEW = """\
+\"\"\"A plugin written every way but the template's.\"\"\"
+
+from flask import Blueprint
+
+from app.plugin import NavItem, Plugin
+
+bp = Blueprint("odd", __name__, url_prefix="/odd")
+
+
+def setup(app):
+    app.extensions["odd"] = {"visits": 0}
+    app.add_url_rule("/odd-metrics", "odd_metrics", lambda: "by hand")
+
+
+def nav(user):
+    return [NavItem("Odd", "core.home")]
+
+
+plugin = Plugin(name="odd", blueprints=(bp,), setup=setup, hooks={"portal_nav_items": nav})
+"""
+
+
+def test_the_template_checks_name_what_departs_from_it(request, tmp_path, monkeypatch, core_extension_keys):
+    (tmp_path / "portal_odd").mkdir()
+    (tmp_path / "portal_odd" / "__init__.py").write_text(ASKEW)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    portal_odd = importlib.import_module("portal_odd")
+    request.addfinalizer(lambda: sys.modules.pop("portal_odd", None))
+    app = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'odd.db'}",
+            "INSTANCE_PATH": str(tmp_path),
+            "PORTAL_PLUGINS": "odd",
+            "PORTAL_EXTRA_PLUGINS": [portal_odd.plugin],
+        }
+    )
+    found = {
+        aspect: " | ".join(check(portal_odd.plugin, portal_odd))
+        for aspect, check in plugin_template.STATIC_CHECKS.items()
+    }
+    assert "FunctionDef setup" in found["init"] and "Assign bp" in found["init"]
+    assert "blueprint 'odd' should be portal_odd.views.bp" in found["blueprints"]
+    assert "portal_nav_items should be portal_odd.hookimpls.portal_nav_items" in found["hooks"]
+    assert "Plugin.setup should be portal_odd.hooks.setup" in found["parts"]
+    shape = plugin_template.state_shape(app, core_extension_keys, portal_odd.plugin, portal_odd)
+    assert shape == ["app.extensions['odd'] is no plugin's state key"]
+    assert plugin_template.stray_rules(app, CORE_BLUEPRINTS) == ["/odd-metrics (odd_metrics)"]

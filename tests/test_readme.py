@@ -5,7 +5,6 @@ package holds to the plugin template."""
 import importlib
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,7 @@ import plugins
 from app import create_app
 from tests.conftest import AuthActions
 from tests.support import plugin_template
-
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-EXAMPLE_FILE = re.compile(r"```python\n# plugins/hello/(\w+)\.py\n(.*?)```", re.S)
+from tests.support.readme import README, example_files
 
 
 def test_readme_opens_with_the_two_commands():
@@ -24,7 +21,7 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_the_example_has_every_file_the_template_names_for_it():
-    files = [name for name, _ in EXAMPLE_FILE.findall(README)]
+    files = list(example_files())
     assert files[-1] == "__init__"  # shown last: the table of contents of what comes before
     assert {"__init__", "views", "api", "hookimpls", "settings", "state", "hooks"} <= set(files)
 
@@ -34,8 +31,8 @@ def hello_package(tmp_path, monkeypatch):
     """The README's example as the package ``plugins.hello``, removed again afterwards."""
     folder = tmp_path / "bundle" / "hello"
     folder.mkdir(parents=True)
-    for name, source in EXAMPLE_FILE.findall(README):
-        (folder / f"{name}.py").write_text(f"# plugins/hello/{name}.py\n{source}")
+    for name, source in example_files().items():
+        (folder / f"{name}.py").write_text(source)
     monkeypatch.setattr(plugins, "__path__", [*plugins.__path__, str(folder.parent)])
     importlib.invalidate_caches()
     yield importlib.import_module("plugins.hello")

@@ -157,6 +157,18 @@ def state_shape(app: Flask, core_keys: Iterable[str], plugin: Plugin, package: M
     return problems
 
 
+def stray_rules(app: Flask, core_blueprints: Iterable[str]) -> list[str]:
+    """URL rules outside the core's and the enabled plugins' declared blueprints (added by hand)."""
+    declared = set(core_blueprints) | {
+        bp.name for plugin in app.extensions["portal.plugins"].enabled for bp in plugin.blueprints
+    }
+    return [
+        f"{rule.rule} ({rule.endpoint})"
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and rule.endpoint.rpartition(".")[0] not in declared
+    ]
+
+
 def all_problems(app: Flask, core_keys: Iterable[str], plugin: Plugin) -> list[str]:
     """Every way ``plugin`` (enabled in ``app``) departs from the template."""
     package = package_of(plugin)
