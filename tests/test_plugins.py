@@ -403,3 +403,43 @@ def test_no_bundled_plugin_registers_a_blueprint_by_hand(tmp_path):
     }
     core = {"core", "auth", "account", "admin", "api"}
     assert set(app.blueprints) == declared | core
+
+
+def _metrics_like(name: str, root: str, prefix: str | None = None) -> Plugin:
+    page = Blueprint(name, __name__, url_prefix=f"/{name}")
+    scrape = Blueprint(f"{name}_scrape", __name__, url_prefix=prefix or root)
+    scrape.add_url_rule("", "scrape", lambda: "figures")
+    return Plugin(name=name, blueprints=(page, scrape), root_paths=(root,))
+
+
+def test_a_declared_root_path_takes_a_url_outside_the_plugins_prefix(tmp_path):
+    plugin = _metrics_like("gauge", "/gauges")
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+    assert {rule.rule: rule.endpoint for rule in app.url_map.iter_rules()}["/gauges"] == "gauge_scrape.scrape"
+
+
+@pytest.mark.parametrize("root", ["/auth", "/healthz", "/static", "/metrics"])
+def test_a_root_path_the_core_or_another_plugin_serves_fails_startup(tmp_path, root):
+    # /metrics: the performance plugin, enabled first, serves it already.
+    plugin = _metrics_like("gauge", root)
+    with pytest.raises(ConfigError, match=f"plugin 'gauge': root path '{root}' is taken by"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="performance,gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+@pytest.mark.parametrize("root", ["/api", "/two/segments", "metrics", "/", "/Upper"])
+def test_a_root_path_must_be_one_plain_segment_outside_the_api(tmp_path, root):
+    plugin = _metrics_like("gauge", root, prefix="/gauge/x")
+    with pytest.raises(ConfigError, match="must be one segment such as /metrics"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+def test_a_blueprint_outside_its_declared_root_paths_fails_startup(tmp_path):
+    plugin = _metrics_like("gauge", "/gauges", prefix="/other")
+    with pytest.raises(ConfigError, match="blueprint 'gauge_scrape' must have the url_prefix /gauge or"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+def test_a_root_path_named_like_an_enabled_plugin_fails_startup_whatever_the_order(tmp_path):
+    plugin = _metrics_like("gauge", "/plans")
+    with pytest.raises(ConfigError, match="root path '/plans' is plugin 'plans'"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="gauge,plans", PORTAL_EXTRA_PLUGINS=[plugin]))

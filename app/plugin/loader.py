@@ -186,7 +186,7 @@ def load_plugins(app: Flask, raw_config: dict[str, Any], extra: Iterable[Plugin]
 def wire_plugins(app: Flask, registry: PluginRegistry) -> None:
     """Register each enabled plugin's blueprints, setup and CLI, in enable-list order."""
     for plugin in registry.enabled:
-        _check_root_paths_are_free(app, plugin)
+        _check_root_paths_are_free(app, plugin, registry)
         for blueprint in plugin.blueprints:
             app.register_blueprint(blueprint)
         if plugin.setup is not None:
@@ -195,9 +195,13 @@ def wire_plugins(app: Flask, registry: PluginRegistry) -> None:
             app.cli.add_command(plugin.cli, plugin.name)
 
 
-def _check_root_paths_are_free(app: Flask, plugin: Plugin) -> None:
-    """Refuse a root path that the core or an earlier plugin already serves URLs under."""
+def _check_root_paths_are_free(app: Flask, plugin: Plugin, registry: PluginRegistry) -> None:
+    """Refuse a root path that the core or an earlier plugin already serves URLs under, or that
+    is the prefix of an enabled plugin (which registers after this one, perhaps)."""
+    names = {other.name for other in registry.enabled}
     for path in plugin.root_paths:
+        if path[1:] in names:
+            raise ConfigError(f"plugin {plugin.name!r}: root path {path!r} is plugin {path[1:]!r}'s prefix")
         taken = [r for r in app.url_map.iter_rules() if r.rule == path or r.rule.startswith(f"{path}/")]
         if taken:
             raise ConfigError(
