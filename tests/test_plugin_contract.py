@@ -47,8 +47,16 @@ def with_requirements(name: str) -> tuple[str, ...]:
     return tuple(order)
 
 
-ALL = tuple(dict.fromkeys(n for name in [*DEFAULT_ORDER, *sorted(PLUGINS)] if name in PLUGINS
-                          for n in with_requirements(name)))  # fmt: skip
+def _all_in_enable_order() -> tuple[str, ...]:
+    """Every bundled plugin: those of the default PORTAL_PLUGINS in its order, then the others."""
+    order: dict[str, None] = {}
+    for name in [*DEFAULT_ORDER, *sorted(PLUGINS)]:
+        if name in PLUGINS:
+            order.update(dict.fromkeys(with_requirements(name)))
+    return tuple(order)
+
+
+ALL = _all_in_enable_order()
 COMBINATIONS = [(), *(with_requirements(name) for name in sorted(PLUGINS)), ALL]
 
 

@@ -7,13 +7,13 @@ from flask import Flask
 from app.extensions import cache as flask_cache
 from plugins.cache import invalidation
 from plugins.cache.settings import build_service
-from plugins.cache.state import KEY
+from plugins.cache.state import EXTENSION
 
 
 def setup(app: Flask) -> None:
     """Build this app's cache service (no connection yet) and put flask-caching behind it."""
     service = build_service(app)
-    app.extensions[KEY] = service
+    app.extensions[EXTENSION] = service
     flask_cache.init_app(
         app,
         config={

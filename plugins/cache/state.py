@@ -9,14 +9,14 @@ from flask import current_app
 if TYPE_CHECKING:
     from plugins.cache.service import CacheService
 
-KEY = "plugin.cache"
+EXTENSION = "plugin.cache"
 
 
 def state() -> CacheService:
     """The running app's cache service (set by ``setup``; the cache plugin must be enabled)."""
-    return current_app.extensions[KEY]
+    return current_app.extensions[EXTENSION]
 
 
 def state_or_none() -> CacheService | None:
     """The running app's cache service, or None when the cache plugin is not wired into it."""
-    return current_app.extensions.get(KEY)
+    return current_app.extensions.get(EXTENSION)

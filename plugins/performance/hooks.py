@@ -12,7 +12,7 @@ from plugins.performance.flusher import ensure_started
 from plugins.performance.metrics import Metrics
 from plugins.performance.recorder import Recorder, hook_engine
 from plugins.performance.settings import PerfConfig
-from plugins.performance.state import KEY, PerformanceState
+from plugins.performance.state import EXTENSION, PerformanceState
 
 
 def _skip(endpoint: str | None) -> bool:
@@ -24,7 +24,7 @@ def _on_request_started(sender: Flask, **extra) -> None:
     # check redirects or refuses are measured too.
     if _skip(request.endpoint):
         return
-    state: PerformanceState = sender.extensions[KEY]
+    state: PerformanceState = sender.extensions[EXTENSION]
     recorder = state.recorder
     if recorder.started_pid != os.getpid():
         ensure_started(recorder)
@@ -68,7 +68,7 @@ def setup(app: Flask) -> None:
     config = PerfConfig.from_config(app.config)
     metrics = Metrics.create()
     state = PerformanceState(config=config, metrics=metrics, recorder=Recorder(app, config, metrics))
-    app.extensions[KEY] = state
+    app.extensions[EXTENSION] = state
     request_started.connect(_on_request_started, app)
     app.after_request(_make_after_request(state))
 

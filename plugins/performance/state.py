@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from plugins.performance.recorder import Recorder
     from plugins.performance.settings import PerfConfig
 
-KEY = "plugin.performance"
+EXTENSION = "plugin.performance"
 
 
 @dataclass
@@ -27,4 +27,4 @@ class PerformanceState:
 
 def state() -> PerformanceState:
     """The running app's performance state."""
-    return current_app.extensions[KEY]
+    return current_app.extensions[EXTENSION]

@@ -11,7 +11,7 @@ The template, for a plugin ``name`` in package ``pkg``:
 - ``Plugin.settings`` is ``pkg.settings.SETTINGS``, ``Plugin.jobs`` is ``pkg.jobs.JOBS``,
   ``Plugin.cli`` is ``pkg.cli.cli`` and ``Plugin.setup`` is ``pkg.hooks.setup``;
 - at run time the plugin keeps its state in one object at ``app.extensions["plugin.<name>"]``
-  (``pkg.state.KEY``), of a class of its own (a dataclass or its service), and adds no other key.
+  (``pkg.state.EXTENSION``), of a class of its own (a dataclass or its service), and adds no other key.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def state_shape(app: Flask, core_keys: Iterable[str], plugin: Plugin, package: M
     problems = [f"app.extensions[{key!r}] is no plugin's state key" for key in others]
     key = state_key(plugin.name)
     state_module = _submodule(package, "state")
-    if state_module is not None and getattr(state_module, "KEY", None) != key:
-        problems.append(f"{package.__name__}.state.KEY should be {key!r}")
+    if state_module is not None and getattr(state_module, "EXTENSION", None) != key:
+        problems.append(f"{package.__name__}.state.EXTENSION should be {key!r}")
     if key in app.extensions:
         value = app.extensions[key]
         if not type(value).__module__.startswith(f"{package.__name__}."):
