@@ -1,4 +1,4 @@
-"""The passkey ceremonies' JSON endpoints under /api/v1/mfa/passkeys (CSRF token in X-CSRFToken).
+"""The passkey ceremonies' JSON endpoints under /api/v1/passkeys (CSRF token in X-CSRFToken).
 
 Registration needs a recent sign-in (step-up re-authentication). Sign-in is public: with a
 passkey alone (``step=first``, any discoverable passkey of this site) or as the second step
@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import User
 from plugins.mfa import passkey_signin, passkeys, pending
 from plugins.mfa import passkey_store as store
-from plugins.mfa.blueprints import api_bp
+from plugins.mfa.blueprints import passkeys_api_bp
 from plugins.mfa.models import MAX_PASSKEY_NAME
 
 SIGN_IN_EXPIRED = "your sign-in expired or was not started: start again at /auth/login"
@@ -42,7 +42,7 @@ def passkey_json(row: dict) -> dict:
     }
 
 
-@api_bp.route("/passkeys/register/options", methods=["POST"])
+@passkeys_api_bp.route("/register/options", methods=["POST"])
 @reauth_required(return_to="account.security")
 def register_options():
     user = current_user._get_current_object()
@@ -53,7 +53,7 @@ def register_options():
     return _options(passkeys.registration_options(user))
 
 
-@api_bp.route("/passkeys/register/verify", methods=["POST"])
+@passkeys_api_bp.route("/register/verify", methods=["POST"])
 @reauth_required(return_to="account.security")
 def register_verify():
     user = current_user._get_current_object()
@@ -71,7 +71,7 @@ def register_verify():
     return response
 
 
-@api_bp.route("/passkeys/signin/options", methods=["POST"])
+@passkeys_api_bp.route("/signin/options", methods=["POST"])
 @public
 def signin_options():
     step = request.args.get("step", "first")
@@ -85,7 +85,7 @@ def signin_options():
     return _options(passkey_signin.signin_options(state.user))
 
 
-@api_bp.route("/passkeys/signin/verify", methods=["POST"])
+@passkeys_api_bp.route("/signin/verify", methods=["POST"])
 @public
 def signin_verify():
     body = json_body()

@@ -91,7 +91,7 @@ OPTIONS = {"$ref": "#/components/schemas/PasskeyOptions"}
 CREDENTIAL = {"$ref": "#/components/schemas/PasskeyCredential"}
 
 PATHS = {
-    "/mfa/passkeys/register/options": _operation(
+    "/passkeys/register/options": _operation(
         "passkeyRegisterOptions",
         "Start adding a passkey: options for navigator.credentials.create() (discoverable, "
         "user verification required). Needs a recent sign-in.",
@@ -103,7 +103,7 @@ PATHS = {
             "401": SIGN_IN_OR_REAUTH,
         },
     ),
-    "/mfa/passkeys/register/verify": _operation(
+    "/passkeys/register/verify": _operation(
         "passkeyRegisterVerify",
         "Finish adding a passkey: the browser's answer to the creation options. Needs a recent sign-in.",
         {
@@ -130,7 +130,7 @@ PATHS = {
             }
         ),
     ),
-    "/mfa/passkeys/signin/options": _operation(
+    "/passkeys/signin/options": _operation(
         "passkeySigninOptions",
         "Start signing in with a passkey: options for navigator.credentials.get(). step=first: "
         "with a passkey alone (any discoverable passkey of this site); step=second: the second "
@@ -149,7 +149,7 @@ PATHS = {
             }
         ],
     ),
-    "/mfa/passkeys/signin/verify": _operation(
+    "/passkeys/signin/verify": _operation(
         "passkeySigninVerify",
         "Finish signing in with a passkey: the browser's answer to the request options. Signs "
         "the browser in (both factors: no code step follows).",

@@ -78,6 +78,26 @@ def event_reasons(events) -> list[tuple[str, str]]:
     ]
 
 
+# --- where the ceremonies live ------------------------------------------------------------------
+
+CEREMONIES = ("/register/options", "/register/verify", "/signin/options", "/signin/verify")
+
+
+def test_the_ceremonies_live_under_the_api_passkeys_root_and_in_the_openapi_document(app):
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert API == "/api/v1/passkeys"
+    assert {API + path for path in CEREMONIES} <= rules
+    assert not any(rule.startswith("/api/v1/mfa/passkeys") for rule in rules)
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"/passkeys" + path for path in CEREMONIES} <= set(paths)
+    assert not any(path.startswith("/mfa/passkeys") for path in paths)
+
+
+def test_the_old_ceremony_urls_are_gone(app, alice):
+    client = signed_in(app, "alice")
+    assert client.post("/api/v1/mfa/passkeys/register/options").status_code == 404
+
+
 # --- registration ----------------------------------------------------------------------------
 
 

@@ -161,13 +161,13 @@ CAPTURE_ASSERTION = """async (optionsUrl) => {
 
 def captured_assertion(page, base: str) -> tuple[dict, str]:
     page.goto(base + "/auth/login")
-    answer = page.evaluate(CAPTURE_ASSERTION, "/api/v1/mfa/passkeys/signin/options?step=first")
+    answer = page.evaluate(CAPTURE_ASSERTION, "/api/v1/passkeys/signin/options?step=first")
     return answer["credential"], answer["token"]
 
 
 def send(page, base: str, credential: dict, token: str):
     return page.request.post(
-        base + "/api/v1/mfa/passkeys/signin/verify",
+        base + "/api/v1/passkeys/signin/verify",
         data=json.dumps({"credential": credential}),
         headers={"Content-Type": "application/json", "X-CSRFToken": token},
     )
