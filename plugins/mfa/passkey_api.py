@@ -107,5 +107,5 @@ def signin_verify():
     if user is None or not user.active:
         return json_error("this account cannot sign in", status=401)
     pending.clear()
-    complete_login(user)
+    complete_login(user, method="passkey")
     return jsonify(redirect=safe_next_url(next_url) or url_for("core.home"))

@@ -70,6 +70,11 @@ def refused(response, reason_text: str | None = None):
     return body
 
 
+def sign_in_methods(events) -> list[str]:
+    """The ``method`` of each LOGIN_SUCCESS event, in order."""
+    return [data["metadata"].get("method") for kind, data in events if kind == "LOGIN_SUCCESS"]
+
+
 def event_reasons(events) -> list[tuple[str, str]]:
     return [
         (kind, data["metadata"].get("reason"))
@@ -211,6 +216,7 @@ def test_a_passkey_alone_signs_in_through_the_core_sign_in(app, alice, registere
     assert response.status_code == 200 and response.get_json() == {"redirect": "/account/security"}
     assert client.get("/account/security").status_code == 200
     assert "LOGIN_SUCCESS" in kinds(events)  # complete_login: session row, device cookie, audit
+    assert sign_in_methods(events) == ["passkey"]
     assert client.get_cookie("portal_device") is not None
     [stored] = passkeys_of(app, alice.id)
     assert stored.last_used_at is not None and stored.sign_count == registered.sign_count == 1
@@ -382,10 +388,11 @@ def test_an_unknown_step_is_a_400_naming_it(app, step):
 # --- the second step after the password --------------------------------------------------------
 
 
-def test_a_passkey_is_the_second_step_after_the_password(app, enrol, device):
+def test_a_passkey_is_the_second_step_after_the_password(app, enrol, device, events):
     user = enrol("alice")
     assert register(signed_in_totp(app, user), device).status_code == 201
     client = app.test_client()
+    events.clear()
 
     response = AuthActions(client).login("alice", next_url="/account/security")
     assert response.headers["Location"] == "/mfa/verify"
@@ -400,6 +407,12 @@ def test_a_passkey_is_the_second_step_after_the_password(app, enrol, device):
     )
     assert response.status_code == 200 and response.get_json()["redirect"] == "/account/security"
     assert client.get("/account/security").status_code == 200
+    assert sign_in_methods(events) == ["passkey"]
+
+
+def test_a_password_sign_in_records_the_password_method(app, alice, events):
+    assert AuthActions(app.test_client()).login("alice").status_code == 302
+    assert sign_in_methods(events) == ["password"]
 
 
 def test_the_second_step_takes_only_the_waiting_users_passkey(app, enrol, make_user, events):
