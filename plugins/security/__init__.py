@@ -11,9 +11,10 @@ from flask import Blueprint, Flask
 
 from app.access import ADMIN, protect_blueprint
 from app.plugin import NavItem, Plugin
-from plugins.security import account, api, audit, guard, inspection, limiting, rejection, views
+from plugins.security import account, api, audit, inspection, limiting, rejection, views
 from plugins.security import models as models  # noqa: F401  (registers the tables)
 from plugins.security.cli import cli
+from plugins.security.guard import GUARDS
 from plugins.security.jobs import JOBS
 from plugins.security.settings import SETTINGS
 from plugins.security.threats import NAV_ITEMS as THREAT_NAV_ITEMS
@@ -30,8 +31,10 @@ bp = Blueprint("security", __name__, url_prefix="/security", template_folder="te
 protect_blueprint(bp, ADMIN)
 
 views.register(bp)
+# The limits' headers, and a sign-in attempt charged only once the view has answered.
+bp.after_app_request(limiting.finish_limits)
 
-SETUP_STEPS = [audit.setup, rejection.setup, guard.setup, limiting.setup, inspection.setup]
+SETUP_STEPS = [audit.setup, rejection.setup, limiting.setup, inspection.setup]
 NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
 OPENAPI_PARTS = [api.openapi]
 
@@ -64,9 +67,6 @@ def openapi() -> dict:
 
 
 HOOKS = {
-    # Limits, bans and inspection see a request before the access guard turns an anonymous
-    # flood of protected URLs into cheap-looking redirects, and before the CSRF check.
-    "portal_request_guard": guard.run_guards,
     "portal_nav_items": nav_items,
     "portal_openapi": openapi,
     "portal_account_activity": account.account_activity,
@@ -81,4 +81,7 @@ plugin = Plugin(
     setup=setup,
     cli=cli,
     hooks=HOOKS,
+    # Limits, bans and inspection see a request before the access guard turns an anonymous
+    # flood of protected URLs into cheap-looking redirects, and before the CSRF check.
+    guards=GUARDS,
 )

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.plugin import NavItem
+from app.plugin import NavItem, RequestGuard
 from plugins.security.audit import event_recorded
-from plugins.security.guard import add_guard
 from plugins.security.threats import models as models  # noqa: F401  (registers the tables)
 from plugins.security.threats.api import api_bp
 from plugins.security.threats.blocking import refuse_blocked_ip
@@ -39,14 +38,17 @@ def _early_guard():
     return refuse_blocked_ip()
 
 
+# Early among the plugin's request guards: a blocked client gets no further.
+THREAT_GUARDS = (RequestGuard("security.threats", order=10, func=_early_guard),)
+# After the core's hooks (the idle timeout and access control come first).
+bp.before_app_request(check_session_change)
+
+
 def setup_threats(app: Flask) -> None:
     """Connect the event receiver and the request hooks on ``app``."""
     check_smtp_settings(app.config)
     setup_traffic(app)
     event_recorded.connect(on_event_recorded, sender=app)
-    # First of the plugin's request guards: a blocked client gets no further.
-    add_guard(app, _early_guard, order=0)
-    app.before_request(check_session_change)
 
 
 def threat_nav_items(user) -> list[NavItem]:
@@ -58,6 +60,7 @@ THREAT_HOOKS = {"portal_nav_items": threat_nav_items, "portal_openapi": threat_o
 __all__ = [
     "NAV_ITEMS",
     "THREAT_BLUEPRINTS",
+    "THREAT_GUARDS",
     "THREAT_HOOKS",
     "THREAT_JOBS",
     "THREAT_SETTINGS",
