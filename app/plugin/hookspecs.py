@@ -54,6 +54,16 @@ def portal_account_sections(user: User) -> Iterable[AccountSection]:
     """
 
 
+@hookspec
+def portal_login_options() -> Iterable[str]:
+    """Return the templates this plugin adds to the sign-in page /auth/login, below the form.
+
+    Each is included with the page's context (``form`` among it) and brings what it needs (a
+    button and a script file: no inline script passes the Content-Security-Policy), e.g. the
+    mfa plugin's passkey sign-in.
+    """
+
+
 @hookspec(firstresult=True)
 def portal_account_activity(user: User, limit: int) -> Iterable[Mapping] | None:
     """Return the newest ``limit`` security events of ``user``'s account, newest first.

@@ -26,7 +26,7 @@ def require_enrolment():
         return None
     if access_level(current_app, endpoint) == PUBLIC:
         return None
-    if service.is_enabled(current_user.id):
+    if service.has_second_factor(current_user.id):  # TOTP on, or a passkey
         return None
     if wants_json():
         return json_error("set up two-factor sign-in first at /mfa/setup", status=403)
