@@ -17,7 +17,6 @@ import pluggy
 
 if TYPE_CHECKING:
     from flask.typing import ResponseReturnValue
-
     from app.account.sections import AccountSection
     from app.auth.reauth import SecondFactor
     from app.caching import CacheProvider
@@ -71,14 +70,6 @@ def portal_account_activity(user: User, limit: int) -> Iterable[Mapping] | None:
 
     Mappings with 'created_at' (datetime), 'event_type', 'severity', 'description' and
     'ip_address'; None when this plugin records none.
-    """
-
-
-@hookspec(firstresult=True)
-def portal_request_guard() -> ResponseReturnValue | None:
-    """Return a response to answer the request with, before CSRF, idle-timeout and access checks.
-
-    Runs first for every request (IP blocks, bans, rate limits); None lets the request go on.
     """
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.access import PUBLIC, access_level, wants_json
 from app.api import json_error
 from plugins.mfa import service
+from plugins.mfa.blueprints import bp
 
 # What such a user may still reach besides public pages: enrolment (and the re-authentication
 # it may ask for), their status, signing out.
@@ -34,5 +35,9 @@ def require_enrolment():
     return redirect(url_for("mfa.setup", next=next_url))
 
 
+# Registered with the plugin's blueprint: it runs after the core's hooks (access control first).
+bp.before_app_request(require_enrolment)
+
+
 def init_app(app: Flask) -> None:
-    app.before_request(require_enrolment)
+    """Nothing per app: the policy is registered with the blueprint above."""
