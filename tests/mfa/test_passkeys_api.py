@@ -235,8 +235,8 @@ def test_no_totp_step_follows_a_passkey_for_a_totp_user(app, enrol, device):
 @pytest.mark.config(MFA_REQUIRED_ROLES="admin")
 def test_an_admin_with_only_a_passkey_meets_the_required_roles(app, make_user, device):
     root = make_user("root", role="admin")
-    # Through the pages an admin enrols TOTP first (the policy); here the passkey is added
-    # through the service directly, the code path the API takes.
+    # The passkey is added through the service directly, the code path the API takes (through
+    # the pages while enrolment is pending: tests/mfa/test_passkeys_pages.py).
     with app.app_context(), app.test_request_context("/"):
         user = db.session.get(User, root.id)
         options = {"publicKey": json.loads(passkeys.registration_options(user))}

@@ -130,6 +130,28 @@ def test_an_admin_with_totp_gives_the_passkey_at_the_second_step_or_signs_in_wit
         screenshot(page, "passkey-admin")
 
 
+def test_an_admin_without_a_second_factor_enrols_a_passkey_instead_of_totp(app, make_user):
+    """MFA_REQUIRED_ROLES=admin: an admin with neither TOTP nor a passkey is held at /mfa/setup,
+    which offers a passkey instead; after adding one the admin pages open."""
+    make_user("root", role="admin")
+    with serve_in_thread(app) as served, chromium_page() as page:
+        base = on_localhost(served)
+        add_virtual_authenticator(page)
+        page.goto(base + "/auth/login?next=/admin/")
+        page.fill("input[name=username]", "root")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/mfa/setup\?next=/admin/$"))
+        page.click("#mfa-setup-passkey")
+        page.wait_for_url(base + "/account/security#passkeys")
+        page.fill("#passkey-new-name", "Admin laptop")
+        page.click("#passkey-add")
+        page.wait_for_selector("tr[data-passkey]")
+        page.goto(base + "/admin/")
+        assert page.url == base + "/admin/"  # enrolled: no redirect to /mfa/setup
+        screenshot(page, "passkey-admin-enrolled")
+
+
 def test_on_an_ip_address_the_browser_refuses_and_the_page_says_so(app, make_user):
     """Served on http://127.0.0.1 the browser refuses the ceremony itself (an IP address cannot
     be a relying party id, hence "open http://localhost:5000" in the README): the page says
