@@ -177,6 +177,38 @@ PATHS = {
             }
         ),
     ),
+    "/passkeys/reauth/options": _operation(
+        "passkeyReauthOptions",
+        "Start confirming it is you with a passkey at re-authentication (/auth/reauth): options "
+        "for navigator.credentials.get() limited to the signed-in user's passkeys.",
+        {
+            "200": _json(OPTIONS, "Request options"),
+            "400": error_response("Refused: no valid CSRF token, or the account has no passkey"),
+            "401": error_response("Not signed in"),
+        },
+    ),
+    "/passkeys/reauth/verify": _operation(
+        "passkeyReauthVerify",
+        "Finish confirming with a passkey: the browser's answer to the reauth options. Answers a "
+        "proof, short-lived and single-use, that the re-authentication form sends in its code "
+        "field with the password.",
+        {
+            "200": _json(
+                {
+                    "type": "object",
+                    "required": ["proof"],
+                    "properties": {"proof": {"type": "string", "description": "The form's code"}},
+                },
+                "The passkey was accepted",
+            ),  # fmt: skip
+            "400": REFUSED,
+            "401": error_response("Not signed in, or the ceremony was started for another sign-in"),
+            "415": error_response("The body is not JSON"),
+        },
+        requestBody=_body(
+            {"type": "object", "required": ["credential"], "properties": {"credential": CREDENTIAL}}
+        ),
+    ),
 }
 SCHEMAS = {
     "PasskeyOptions": OPTIONS_SCHEMA,

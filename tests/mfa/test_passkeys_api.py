@@ -85,7 +85,14 @@ def event_reasons(events) -> list[tuple[str, str]]:
 
 # --- where the ceremonies live ------------------------------------------------------------------
 
-CEREMONIES = ("/register/options", "/register/verify", "/signin/options", "/signin/verify")
+CEREMONIES = (
+    "/register/options",
+    "/register/verify",
+    "/signin/options",
+    "/signin/verify",
+    "/reauth/options",
+    "/reauth/verify",
+)
 
 
 def test_the_ceremonies_live_under_the_api_passkeys_root_and_in_the_openapi_document(app):
