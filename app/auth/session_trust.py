@@ -37,6 +37,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,10 @@ def attached_user(session: Session, model, columns: dict[str, Any]):
     identity = session.identity_map.get(session.identity_key(model, columns["id"]))
     if identity is not None:
         return identity
-    user = model(**columns)
+    # Built as a query's loader builds it (state first, then the column values), without the
+    # attribute events a constructor fires: half the cost of model(**columns).
+    user = manager_of_class(model).new_instance()
+    user.__dict__.update(columns)
     make_transient_to_detached(user)
     session.add(user)
     return user
