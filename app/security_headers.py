@@ -58,15 +58,21 @@ def _copy(data: dict) -> dict:
 NO_STORE_TYPES = frozenset({"text/html", "application/json", "text/csv", "text/plain"})
 
 
+# (name, lower-cased name, value), built once: the headers a response gets unless it set its own.
+STATIC_HEADER_ITEMS = tuple((name, name.lower(), value) for name, value in STATIC_HEADERS.items())
+
+
 def add_security_headers(response: Response) -> Response:
-    for name, value in STATIC_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if _personal(response) and ("Cache-Control" not in response.headers or _signed_in()):
+    headers = response.headers
+    # One pass over the response's headers instead of a scan per header (setdefault each).
+    present = {key.lower() for key in headers.keys()}
+    headers.extend([(name, value) for name, lower, value in STATIC_HEADER_ITEMS if lower not in present])
+    if request.is_secure and "strict-transport-security" not in present:
+        headers["Strict-Transport-Security"] = HSTS
+    if _personal(response) and ("cache-control" not in present or _signed_in()):
         # Signed-in answers hold personal data: keep them out of shared and back-button caches
         # (ASVS 8.2.1); a signed-in answer gets no-store even if a view chose otherwise.
-        response.headers["Cache-Control"] = "no-store"
+        headers["Cache-Control"] = "no-store"
     return response
 
 
