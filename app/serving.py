@@ -37,6 +37,13 @@ def build_server(app: Flask, host: str, port: int):
     )
 
 
+def listening_urls(server) -> list[str]:
+    """The http:// URLs ``server`` listens on: one per socket (a host name such as ``localhost``
+    can resolve to an IPv4 and an IPv6 address, and waitress then listens on both)."""
+    sockets = getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]
+    return [f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/" for host, port in sockets]
+
+
 @contextmanager
 def stop_on_sigterm() -> Iterator[None]:
     """Turn SIGTERM into the same orderly stop as Ctrl-C (SIGINT) while the server runs."""

@@ -158,7 +158,7 @@ def bench_backends(tmp: Path) -> None:
     memory_get = None
     for name, app in backend_apps(tmp):
         with app.app_context():
-            service = app.extensions["portal.cache"]
+            service = app.extensions["plugin.cache"]
             set_rate, get_rate, gos_rate = measure(service, value)
             memory_get = memory_get or get_rate
             print(

@@ -41,7 +41,7 @@ def run(url: str, batches: int, batch: int) -> None:
     with app.app_context():
         db.drop_all()
         db.create_all()
-    recorder = app.extensions["performance"].recorder
+    recorder = app.extensions["plugin.performance"].recorder
     written, flushing, recording = 0, 0.0, 0.0
     for _ in range(batches):
         recording += fill(recorder, batch)

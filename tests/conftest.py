@@ -77,7 +77,7 @@ def portal(path: Path, **config) -> Iterator[Flask]:
     try:
         yield application
     finally:
-        performance = application.extensions.get("performance")
+        performance = application.extensions.get("plugin.performance")
         if performance is not None:  # its flusher thread must not write into the next test's tables
             performance.recorder.close()
         writer = application.extensions.get("security", {}).get("audit_writer")

@@ -1,5 +1,7 @@
 """The plugin contract: discovery, enable list, flags, safe mode, failures, hooks, CLI listing."""
 
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -8,7 +10,8 @@ from flask import Blueprint
 from app import ConfigError, create_app
 from app.config import Setting, as_int
 from app.plugin import Job, NavItem, Plugin
-from app.plugin.loader import discover
+from app.plugin.loader import ENTRY_POINT_GROUP, discover
+from tests.support.readme import entry_point_setup_cfg, example_files
 
 BUNDLED = ("mfa", "security", "performance", "cache", "plans")
 
@@ -189,6 +192,86 @@ def test_an_entry_point_plugin_with_a_mismatched_hook_fails_startup_naming_hook_
     assert app.extensions["portal.plugins"].manager.get_plugin("askew_ep") is None
 
 
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=70.1"]
+build-backend = "setuptools.build_meta"
+"""
+
+
+def build_project(root, dist: str, package: str, modules: dict[str, str], entry_points: str) -> None:
+    """A source tree that pip can build: ``package`` with ``modules``, declared in setup.cfg."""
+    (root / package).mkdir(parents=True)
+    for name, source in modules.items():
+        (root / package / f"{name}.py").write_text(source)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    metadata = f"[metadata]\nname = {dist}\nversion = 1.0\n\n[options]\npackages = {package}\n\n"
+    (root / "setup.cfg").write_text(metadata + entry_points)
+
+
+def pip_install(project, target) -> None:
+    """Install ``project`` into ``target`` with pip, as an operator would (no network: the
+    venv's setuptools builds it, and it needs nothing the portal lacks)."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
+    command += ["--no-build-isolation", "--disable-pip-version-check", "--target", str(target), str(project)]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    """Install a project built by ``build_project`` into a site folder put on sys.path."""
+    site = tmp_path / "site"
+    names_before = set(sys.modules)
+
+    def install(dist: str, package: str, modules: dict[str, str], entry_points: str) -> None:
+        project = tmp_path / "src" / dist
+        build_project(project, dist, package, modules, entry_points)
+        pip_install(project, site)
+        monkeypatch.syspath_prepend(str(site))
+
+    yield install
+    for name in set(sys.modules) - names_before:
+        if name.split(".")[0].startswith("portal_"):
+            del sys.modules[name]
+
+
+@pytest.mark.slow
+def test_the_readme_example_installed_with_pip_as_a_third_party_plugin_works(tmp_path, installed):
+    # The README's example as the package portal_hello, declared by the README's setup.cfg lines.
+    assert f"{ENTRY_POINT_GROUP} =" in entry_point_setup_cfg()
+    installed("portal-hello", "portal_hello", example_files("portal_hello"), entry_point_setup_cfg())
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="hello", HELLO_GREETING="Howdy"))
+    record = {r.name: r for r in app.extensions["portal.plugins"].records}["hello"]
+    assert (record.status, record.source) == ("enabled", "entry point portal-hello")
+    assert type(record.plugin.blueprints[0]).__module__ == "flask.blueprints"
+    assert record.plugin.blueprints[0].import_name == "portal_hello.views"
+    client = app.test_client()
+    assert client.get("/hello/ping").json == {"pong": True}
+    assert client.get("/hello/").status_code == 302  # deny-by-default holds for it too
+    assert app.extensions["plugin.hello"].greeting == "Howdy"
+
+
+@pytest.mark.slow
+def test_a_pip_installed_plugin_with_a_mismatched_hook_fails_startup_naming_hook_and_plugin(
+    tmp_path, installed
+):
+    source = """\
+        from app.plugin import Plugin
+
+
+        def portal_second_factor(user, session):  # the hook passes user only
+            return None
+
+
+        plugin = Plugin(name="askew", hooks={"portal_second_factor": portal_second_factor})
+        """
+    entry_points = f"[options.entry_points]\n{ENTRY_POINT_GROUP} =\n    askew = portal_askew:plugin\n"
+    installed("portal-askew", "portal_askew", {"__init__": textwrap.dedent(source)}, entry_points)
+    message = "plugin 'askew': its answer to hook 'portal_second_factor' takes session"
+    with pytest.raises(ConfigError, match=message):
+        create_app(config(tmp_path, PORTAL_PLUGINS="askew"))
+
+
 def test_flask_plugins_list_shows_enabled_disabled_and_failed(tmp_path):
     bad = Plugin(name="wrongbp", blueprints=(Blueprint("other", __name__, url_prefix="/wrongbp"),))
     app = create_app(
@@ -320,3 +403,43 @@ def test_no_bundled_plugin_registers_a_blueprint_by_hand(tmp_path):
     }
     core = {"core", "auth", "account", "admin", "api"}
     assert set(app.blueprints) == declared | core
+
+
+def _metrics_like(name: str, root: str, prefix: str | None = None) -> Plugin:
+    page = Blueprint(name, __name__, url_prefix=f"/{name}")
+    scrape = Blueprint(f"{name}_scrape", __name__, url_prefix=prefix or root)
+    scrape.add_url_rule("", "scrape", lambda: "figures")
+    return Plugin(name=name, blueprints=(page, scrape), root_paths=(root,))
+
+
+def test_a_declared_root_path_takes_a_url_outside_the_plugins_prefix(tmp_path):
+    plugin = _metrics_like("gauge", "/gauges")
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+    assert {rule.rule: rule.endpoint for rule in app.url_map.iter_rules()}["/gauges"] == "gauge_scrape.scrape"
+
+
+@pytest.mark.parametrize("root", ["/auth", "/healthz", "/static", "/metrics"])
+def test_a_root_path_the_core_or_another_plugin_serves_fails_startup(tmp_path, root):
+    # /metrics: the performance plugin, enabled first, serves it already.
+    plugin = _metrics_like("gauge", root)
+    with pytest.raises(ConfigError, match=f"plugin 'gauge': root path '{root}' is taken by"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="performance,gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+@pytest.mark.parametrize("root", ["/api", "/two/segments", "metrics", "/", "/Upper"])
+def test_a_root_path_must_be_one_plain_segment_outside_the_api(tmp_path, root):
+    plugin = _metrics_like("gauge", root, prefix="/gauge/x")
+    with pytest.raises(ConfigError, match="must be one segment such as /metrics"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+def test_a_blueprint_outside_its_declared_root_paths_fails_startup(tmp_path):
+    plugin = _metrics_like("gauge", "/gauges", prefix="/other")
+    with pytest.raises(ConfigError, match="blueprint 'gauge_scrape' must have the url_prefix /gauge or"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+def test_a_root_path_named_like_an_enabled_plugin_fails_startup_whatever_the_order(tmp_path):
+    plugin = _metrics_like("gauge", "/plans")
+    with pytest.raises(ConfigError, match="root path '/plans' is plugin 'plans'"):
+        create_app(config(tmp_path, PORTAL_PLUGINS="gauge,plans", PORTAL_EXTRA_PLUGINS=[plugin]))

@@ -1,5 +1,9 @@
 """Sections of the account security page: the core's own and those plugins answer through the
-``portal_account_sections`` hook, rendered in ``order``."""
+``portal_account_sections`` hook, rendered in ``order``.
+
+A section with an order below SIGN_IN_METHODS_END is a way to sign in (TOTP, passkeys): it is
+listed under "Sign-in methods", after the password. The others (the default order, 100, and
+above) follow the core's sections (e-mail, sessions, activity)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from markupsafe import Markup
 
 from app.plugin import call_hook
 
+SIGN_IN_METHODS_END = 100
+
 
 @dataclass(frozen=True)
 class AccountSection:
@@ -19,13 +25,18 @@ class AccountSection:
 
     ``key`` is the section's html id, ``template`` a Jinja template (shipped by the plugin that
     answers the hook) rendered with ``context`` as its variables (and ``section``), ``order``
-    places it among the others (the core's sections use 10-30)."""
+    places it among the others: below SIGN_IN_METHODS_END among the sign-in methods (the mfa
+    plugin's TOTP uses 40), else after the core's sections."""
 
     key: str
     title: str
     template: str
     context: Mapping[str, Any] = field(default_factory=dict)
     order: int = 100
+
+    @property
+    def is_sign_in_method(self) -> bool:
+        return self.order < SIGN_IN_METHODS_END
 
 
 def plugin_sections(user) -> list[AccountSection]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.account import bp, notices
+from app.account import notices
+from app.account.blueprint import bp
 from app.account.browsers import describe
 from app.account.forms import EmailForm
 from app.account.sections import plugin_sections, render_section

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from app.admin import views  # noqa: F401  (registers the routes on bp)
+from app.admin.blueprint import bp
 
-from app.access import ADMIN, protect_blueprint
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-protect_blueprint(bp, ADMIN)
-
-from app.admin import views  # noqa: E402,F401  (registers the routes on bp)
+__all__ = ["bp"]

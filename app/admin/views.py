@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import HiddenField, SelectField
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.auth.reauth import reauth_required
 from app.auth.service import end_all_sessions
 from app.events import EventType, Severity

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from app.auth import views  # noqa: F401  (registers the routes on bp)
+from app.auth.blueprint import bp
 
-from app.auth import devices
-
-bp = Blueprint("auth", __name__, url_prefix="/auth")
-bp.record_once(lambda state: devices.init_app(state.app))
-
-from app.auth import views  # noqa: E402,F401  (registers the routes on bp)
+__all__ = ["bp"]

@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from app.access import public, safe_next_url
-from app.auth import bp
+from app.auth.blueprint import bp
 from app.auth.forms import LoginForm, PasswordChangeForm, ReauthForm
 from app.auth.passwords import hash_password, verify_password
 from app.auth.reauth import mark_authenticated, reauth_next, reauth_required, second_factor

@@ -46,6 +46,9 @@ class Plugin:
     description: str = ""
     flag: str | None = None  # the config flag that switches it; default <NAME>_ENABLED
     blueprints: tuple[Blueprint, ...] = ()  # the first is named like the plugin; loader registers all
+    # URL prefixes outside /<name> and /api/v1/<name> that a blueprint may take because clients
+    # look there (the performance plugin's /metrics for Prometheus); none may overlap another's.
+    root_paths: tuple[str, ...] = ()
     settings: tuple[Setting, ...] = ()
     jobs: tuple[Job, ...] = ()
     requires: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -21,6 +22,7 @@ from app.plugin.manager import PortalPluginManager, build_manager
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "portal.plugins"
+ROOT_PATH = re.compile(r"/[a-z0-9][a-z0-9_.-]*")
 BUNDLED_PACKAGE = "plugins"
 
 
@@ -105,7 +107,10 @@ def _validate_blueprints(plugin: Plugin) -> None:
     name = plugin.name
     if plugin.blueprints and plugin.blueprints[0].name != name:
         raise ConfigError(f"plugin {name!r}: its first blueprint must be named {name!r}")
-    prefixes = (f"/{name}", f"{API_PREFIX}/{name}")
+    for path in plugin.root_paths:
+        if not ROOT_PATH.fullmatch(path) or path == API_PREFIX.rsplit("/", 1)[0]:
+            raise ConfigError(f"plugin {name!r}: root path {path!r} must be one segment such as /metrics")
+    prefixes = (f"/{name}", f"{API_PREFIX}/{name}", *plugin.root_paths)
     for blueprint in plugin.blueprints:
         if blueprint.name != name and not blueprint.name.startswith(f"{name}_"):
             raise ConfigError(f"plugin {name!r}: blueprint {blueprint.name!r} must be named {name}_...")
@@ -181,9 +186,24 @@ def load_plugins(app: Flask, raw_config: dict[str, Any], extra: Iterable[Plugin]
 def wire_plugins(app: Flask, registry: PluginRegistry) -> None:
     """Register each enabled plugin's blueprints, setup and CLI, in enable-list order."""
     for plugin in registry.enabled:
+        _check_root_paths_are_free(app, plugin, registry)
         for blueprint in plugin.blueprints:
             app.register_blueprint(blueprint)
         if plugin.setup is not None:
             plugin.setup(app)
         if plugin.cli is not None:
             app.cli.add_command(plugin.cli, plugin.name)
+
+
+def _check_root_paths_are_free(app: Flask, plugin: Plugin, registry: PluginRegistry) -> None:
+    """Refuse a root path that the core or an earlier plugin already serves URLs under, or that
+    is the prefix of an enabled plugin (which registers after this one, perhaps)."""
+    names = {other.name for other in registry.enabled}
+    for path in plugin.root_paths:
+        if path[1:] in names:
+            raise ConfigError(f"plugin {plugin.name!r}: root path {path!r} is plugin {path[1:]!r}'s prefix")
+        taken = [r for r in app.url_map.iter_rules() if r.rule == path or r.rule.startswith(f"{path}/")]
+        if taken:
+            raise ConfigError(
+                f"plugin {plugin.name!r}: root path {path!r} is taken by {taken[0].endpoint!r} ({taken[0].rule})"
+            )

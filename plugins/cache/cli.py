@@ -1,12 +1,13 @@
-"""``flask cache stats|clear|invalidate TAG...`` and the scheduled cleanup."""
+"""``flask cache stats|clear|invalidate TAG...``."""
 
 from __future__ import annotations
 
 import json
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
+
+from plugins.cache.state import state
 
 cli = AppGroup("cache", help="Inspect and empty the cache.")
 
@@ -19,7 +20,7 @@ PER_PROCESS_NOTE = (
 
 
 def _service():
-    service = current_app.extensions["portal.cache"]
+    service = state()
     if service.backend.name == "memory":
         click.echo(PER_PROCESS_NOTE, err=True)
     return service
@@ -59,10 +60,3 @@ def invalidate(tags: tuple[str, ...]) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="TAG") from None
     click.echo(f"invalidated {', '.join(tags)}: {removed} entries removed")
-
-
-def cleanup_job() -> None:
-    """Remove expired entries and enforce the size bound (scheduled as cache.cleanup)."""
-    removed = current_app.extensions["portal.cache"].cleanup()
-    if removed:
-        current_app.logger.info("cache cleanup removed %d expired entries", removed)

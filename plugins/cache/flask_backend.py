@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, has_request_context
+from flask import Flask, has_request_context
 from flask_caching.backends.base import BaseCache
 from flask_login import current_user
+
+from plugins.cache.state import state
 
 VIEW_TAG = "flask-caching"
 FOREVER_SECONDS = 365 * 24 * 3600  # flask-caching's timeout 0 means "no expiry"
@@ -37,7 +39,7 @@ class PortalFlaskCache(BaseCache):
 
     @property
     def service(self):
-        return current_app.extensions["portal.cache"]
+        return state()
 
     @staticmethod
     def _key(key: str) -> tuple[str, tuple[str, ...]]:

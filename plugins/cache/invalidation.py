@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
+
+from plugins.cache.state import state_or_none
 
 log = logging.getLogger(__name__)
 PENDING = "portal_cache_tags"
@@ -62,7 +64,7 @@ def _invalidate(session: Session, transaction) -> None:
     tags = session.info.pop(COMMITTED, None)
     if not tags or not has_app_context():
         return
-    service = current_app.extensions.get("portal.cache")
+    service = state_or_none()
     if service is not None:
         removed = service.delete_by_tags(sorted(tags))
         log.debug("commit invalidated tags %s (%d entries)", sorted(tags), removed)

@@ -30,7 +30,7 @@ STATS_SCHEMA = {
 }
 
 
-def openapi() -> dict:
+def openapi_fragment() -> dict:
     return {
         "tags": [{"name": "cache", "description": "Cache figures and invalidation (admins only)"}],
         "components": {"schemas": {"CacheStats": STATS_SCHEMA}},

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
 from plugins.performance.models import rollup_table
+from plugins.performance.state import state
 from plugins.performance.synthetic import write_synthetic
 
 DEMO_REQUESTS = 5_000
@@ -20,7 +20,7 @@ def demo_seed(users) -> list[str]:
         return ["performance: recorded traffic present; no demo traffic added"]
     db.session.close()
     now = time.time()
-    config = current_app.extensions["performance"].config
+    config = state().config
     with db.engine.begin() as conn:
         written = write_synthetic(conn, now - 86400, now, DEMO_REQUESTS, config.apdex_t_ms)
     return [f"performance: {written} synthetic requests over the last 24 hours (user agent 'synthetic')"]

@@ -1,29 +1,18 @@
-"""Wiring into one app: request hooks, engine events, signal receivers and the /metrics view."""
+"""Wiring into one app: request hooks, engine events and signal receivers."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
-from flask import Flask, Response, abort, current_app, g, request, request_started
+from flask import Flask, Response, g, request, request_started
 
-from app.access import public
 from app.extensions import db
 from app.signals import request_rate_limited, security_event
 from plugins.performance.flusher import ensure_started
-from plugins.performance.metrics import Metrics, exposition, scrape_allowed
+from plugins.performance.metrics import Metrics
 from plugins.performance.recorder import Recorder, hook_engine
 from plugins.performance.settings import PerfConfig
-
-
-@dataclass
-class PerformanceState:
-    """What the plugin keeps per app (app.extensions["performance"])."""
-
-    config: PerfConfig
-    metrics: Metrics
-    recorder: Recorder
-    receivers: tuple = ()  # blinker holds receivers weakly: the state keeps them alive
+from plugins.performance.state import EXTENSION, PerformanceState
 
 
 def _skip(endpoint: str | None) -> bool:
@@ -35,26 +24,13 @@ def _on_request_started(sender: Flask, **extra) -> None:
     # check redirects or refuses are measured too.
     if _skip(request.endpoint):
         return
-    state: PerformanceState = sender.extensions["performance"]
+    state: PerformanceState = sender.extensions[EXTENSION]
     recorder = state.recorder
     if recorder.started_pid != os.getpid():
         ensure_started(recorder)
     if not recorder.hooked_engines:
         hook_engine(recorder, db.engine)
     g._portal_perf = recorder.begin()
-
-
-@public
-def metrics_view():
-    """Prometheus text format, for configured addresses or the bearer token only."""
-    state: PerformanceState = current_app.extensions["performance"]
-    if not scrape_allowed(state.config, request.remote_addr, request.headers.get("Authorization")):
-        abort(403, description="Metrics are readable from configured addresses or with the token only.")
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    return Response(
-        exposition(current_app._get_current_object(), state.metrics), mimetype=CONTENT_TYPE_LATEST
-    )
 
 
 def _make_after_request(state: PerformanceState):
@@ -88,11 +64,11 @@ def _make_after_request(state: PerformanceState):
 
 
 def setup(app: Flask) -> None:
-    """Register the request hooks, signal receivers and /metrics for ``app`` (no DB, no threads)."""
+    """Register the request hooks and signal receivers for ``app`` (no DB, no threads)."""
     config = PerfConfig.from_config(app.config)
     metrics = Metrics.create()
     state = PerformanceState(config=config, metrics=metrics, recorder=Recorder(app, config, metrics))
-    app.extensions["performance"] = state
+    app.extensions[EXTENSION] = state
     request_started.connect(_on_request_started, app)
     app.after_request(_make_after_request(state))
 
@@ -107,4 +83,3 @@ def setup(app: Flask) -> None:
     state.receivers = (count_security_event, count_rate_limited)
     security_event.connect(count_security_event, sender=app)
     request_rate_limited.connect(count_rate_limited, sender=app)
-    app.add_url_rule("/metrics", "performance_metrics", metrics_view)

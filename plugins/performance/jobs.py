@@ -1,14 +1,14 @@
-"""Scheduled jobs: hour roll-ups from minute roll-ups, and retention."""
+"""Scheduled jobs (``JOBS``): resource samples, hour roll-ups from minute roll-ups, retention."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 
 from app.extensions import db
+from app.plugin import Job
 from plugins.performance.flusher import ROLLUP_VALUES, flush, upsert_rollups
 from plugins.performance.models import (
     HISTOGRAM_COLUMNS,
@@ -20,15 +20,17 @@ from plugins.performance.models import (
     SlowQuery,
     rollup_table,
 )
+from plugins.performance.resources import sample_resources
+from plugins.performance.state import state
 
 HOUR = 3600
 
 
 def rollup_hours(now: float | None = None) -> int:
     """Rebuild the hour roll-ups from the minute roll-ups since the last complete hour."""
-    state = current_app.extensions["performance"]
-    flush(state.recorder)  # this process's pending minutes belong in the hours being built
-    cfg, c = state.config, rollup_table.c
+    perf = state()
+    flush(perf.recorder)  # this process's pending minutes belong in the hours being built
+    cfg, c = perf.config, rollup_table.c
     now = time.time() if now is None else now
     oldest_kept = int(now) - cfg.minute_retention_days * 86400
     last_hour = db.session.scalar(select(func.max(c.period_start)).where(c.resolution == HOUR))
@@ -63,7 +65,7 @@ def rollup_hours(now: float | None = None) -> int:
 
 def retention(now: datetime | None = None) -> dict[str, int]:
     """Delete raw rows past PERFORMANCE_METRICS_RETENTION_DAYS and roll-ups past theirs."""
-    cfg = current_app.extensions["performance"].config
+    cfg = state().config
     now = now or datetime.now(UTC)
     raw_cutoff = now - timedelta(days=cfg.raw_retention_days)
     c = rollup_table.c
@@ -83,3 +85,25 @@ def retention(now: datetime | None = None) -> dict[str, int]:
     removed = {name: db.session.execute(statement).rowcount for name, statement in statements.items()}
     db.session.commit()
     return removed
+
+
+JOBS = (
+    Job(
+        name="performance.sample_resources",
+        func=sample_resources,
+        trigger_args={"minutes": 1},
+        description="Sample host and process CPU, memory and disk; raise threshold alerts",
+    ),
+    Job(
+        name="performance.rollup_hours",
+        func=rollup_hours,
+        trigger_args={"minutes": 5},
+        description="Build hour roll-ups from minute roll-ups for long trends",
+    ),
+    Job(
+        name="performance.retention",
+        func=retention,
+        trigger_args={"hours": 6},
+        description="Delete raw rows and roll-ups past their retention",
+    ),
+)

@@ -1,4 +1,5 @@
-"""Prometheus metrics: per-app collectors, multiprocess-aware exposition, access check."""
+"""Prometheus metrics: per-app collectors, multiprocess-aware exposition, and GET /metrics
+(``metrics_bp``, at the root where scrapers look, readable by configured addresses or a token)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flask import Flask
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from app.access import public
 from app.plugin import first_hook_result
 from plugins.performance.settings import PerfConfig
+from plugins.performance.state import state
+
+# Outside /performance: Plugin.root_paths declares /metrics, where Prometheus scrapes by default.
+metrics_bp = Blueprint("performance_metrics", __name__, url_prefix="/metrics")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -128,3 +134,13 @@ def scrape_allowed(config: PerfConfig, remote_addr: str | None, authorization: s
     except ValueError:
         return False
     return any(address in network for network in config.metrics_networks)
+
+
+@metrics_bp.get("")
+@public  # the access check is the scrape rule below, not a session
+def scrape():
+    """Prometheus text format, for configured addresses or the bearer token only."""
+    perf = state()
+    if not scrape_allowed(perf.config, request.remote_addr, request.headers.get("Authorization")):
+        abort(403, description="Metrics are readable from configured addresses or with the token only.")
+    return Response(exposition(current_app._get_current_object(), perf.metrics), mimetype=CONTENT_TYPE_LATEST)

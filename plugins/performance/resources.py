@@ -13,6 +13,7 @@ from flask import current_app
 from app.extensions import db
 from app.models import utcnow
 from plugins.performance.models import PerformanceAlert, ResourceSample
+from plugins.performance.state import state
 
 log = logging.getLogger(__name__)
 _primed: set[int] = set()
@@ -53,7 +54,7 @@ def take_sample() -> ResourceSample:
 
 def check_thresholds(sample: ResourceSample) -> list[PerformanceAlert]:
     """Open an alert for each threshold ``sample`` crosses; resolve those it is back under."""
-    cfg = current_app.extensions["performance"].config
+    cfg = state().config
     opened = []
     for kind, value, threshold in (
         ("cpu", sample.cpu_percent, cfg.cpu_alert),
@@ -86,7 +87,7 @@ def sample_resources() -> None:
     db.session.add(sample)
     check_thresholds(sample)
     db.session.commit()
-    recorder = current_app.extensions["performance"].recorder
+    recorder = state().recorder
     recorder.latest_memory_mb, recorder.latest_cpu_percent = (
         sample.process_memory_mb,
         sample.process_cpu_percent,

@@ -10,13 +10,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import as_utc
 from plugins.performance import histogram
 from plugins.performance.models import HISTOGRAM_COLUMNS, SUM_COLUMNS, rollup_table
+from plugins.performance.state import state
 
 STEPS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 MAX_POINTS = 120
@@ -24,7 +24,7 @@ _SUMS = {name: index for index, name in enumerate(SUM_COLUMNS)}
 
 
 def config():
-    return current_app.extensions["performance"].config
+    return state().config
 
 
 def choose_resolution(start: float, end: float, minute_retention_days: int, now: float | None = None):

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from app.access import ADMIN, protect_blueprint
@@ -23,6 +23,7 @@ from plugins.performance.models import (
 )
 from plugins.performance.recommendations import recommendations
 from plugins.performance.service import get_performance_stats
+from plugins.performance.state import state
 
 bp = Blueprint(
     "performance", __name__, url_prefix="/performance", template_folder="templates", static_folder="static"
@@ -100,7 +101,7 @@ def index():
         .where(PerformanceAlert.resolved_at.is_(None))
         .order_by(PerformanceAlert.opened_at.desc())
     ).all()
-    recorder = current_app.extensions["performance"].recorder
+    recorder = state().recorder
     return render_template(
         "performance/index.html",
         stats=stats,
@@ -158,13 +159,13 @@ def slow_queries():
 def n_plus_one():
     query = select(NPlusOnePattern).order_by(NPlusOnePattern.last_seen.desc())
     listing = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, error_out=False)
-    cfg = current_app.extensions["performance"].config
+    cfg = state().config
     return render_template("performance/n_plus_one.html", listing=listing, threshold=cfg.n_plus_one)
 
 
 @bp.route("/slow-requests")
 def slow_requests():
-    cfg = current_app.extensions["performance"].config
+    cfg = state().config
     query = (
         select(PerformanceMetric)
         .where(PerformanceMetric.response_time >= cfg.slow_request_ms)
@@ -194,7 +195,7 @@ def resources():
         select(PerformanceAlert).order_by(PerformanceAlert.opened_at.desc()), page=page_arg(), per_page=PAGE_SIZE,
         error_out=False,
     )  # fmt: skip
-    cfg = current_app.extensions["performance"].config
+    cfg = state().config
     return render_template(
         "performance/resources.html",
         latest=samples[-1] if samples else None,

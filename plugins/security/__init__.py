@@ -1,8 +1,10 @@
-"""Plugin security: rate limiting, tamper-evident audit log, request inspection.
+"""Plugin security: rate limiting, tamper-evident audit log, request inspection, and (its second
+part, ``plugins/security/threats``) threat detection, alerts, responses and the console.
 
-The plugin object is assembled from the lists below so that a new part (detection rules,
-alerts, the dashboard) adds its settings, setup step, jobs, nav items or API description by
-appending to a list, without rewriting the others.
+Both parts are declared here, once, in the ``Plugin`` object and its setup: their blueprints,
+settings, jobs, nav items, OpenAPI description and commands, and the security-event pipeline,
+in which the audit log (this part) hands each event it stores to the threat part's stages
+(``threats/pipeline.py``).
 """
 
 from __future__ import annotations
@@ -11,42 +13,32 @@ from flask import Blueprint, Flask
 
 from app.access import ADMIN, protect_blueprint
 from app.plugin import NavItem, Plugin
-from plugins.security import account, api, audit, guard, inspection, limiting, rejection, views
+from plugins.security import account, api, audit, guard, inspection, limiting, rejection, threats, views
 from plugins.security import models as models  # noqa: F401  (registers the tables)
-from plugins.security.cli import cli
+from plugins.security.cli import command_group
 from plugins.security.jobs import JOBS
 from plugins.security.settings import SETTINGS
-from plugins.security.threats import NAV_ITEMS as THREAT_NAV_ITEMS
-from plugins.security.threats import (
-    THREAT_BLUEPRINTS,
-    THREAT_JOBS,
-    THREAT_SETTINGS,
-    add_threat_commands,
-    setup_threats,
-    threat_openapi,
-)
+from plugins.security.threats import pipeline
 
 bp = Blueprint("security", __name__, url_prefix="/security", template_folder="templates")
 protect_blueprint(bp, ADMIN)
 
 views.register(bp)
 
-SETUP_STEPS = [audit.setup, rejection.setup, guard.setup, limiting.setup, inspection.setup]
-NAV_ITEMS: list[NavItem] = [NavItem("IP bans", "security.bans", admin=True, order=330)]
-OPENAPI_PARTS = [api.openapi]
-
-# Detection, alerts, responses and the security console (plugins/security/threats).
-SETUP_STEPS.append(setup_threats)
-NAV_ITEMS.extend(THREAT_NAV_ITEMS)
-OPENAPI_PARTS.append(threat_openapi)
-add_threat_commands(cli)
+NAV_ITEMS = (NavItem("IP bans", "security.bans", admin=True, order=330), *threats.NAV_ITEMS)
+OPENAPI_PARTS = (api.openapi, threats.threat_openapi)
 
 
 def setup(app: Flask) -> None:
-    """Wire each part of the plugin into ``app`` (receivers, request hooks)."""
+    """Wire each part of the plugin into ``app`` (the pipeline, receivers, request hooks)."""
     app.extensions["security"] = {}
-    for step in SETUP_STEPS:
-        step(app)
+    # The security-event pipeline: the audit log's events go on to detection, alerts, responses.
+    audit.setup(app, next_stage=pipeline.process)
+    rejection.setup(app)
+    guard.setup(app)
+    limiting.setup(app)
+    inspection.setup(app)
+    threats.setup_threats(app)
 
 
 def nav_items(user):
@@ -75,10 +67,10 @@ HOOKS = {
 plugin = Plugin(
     name="security",
     description="Rate limiting, tamper-evident audit log, request inspection",
-    blueprints=(bp, api.bp, *THREAT_BLUEPRINTS),
-    settings=SETTINGS + THREAT_SETTINGS,
-    jobs=tuple(JOBS) + THREAT_JOBS,
+    blueprints=(bp, api.bp, *threats.THREAT_BLUEPRINTS),
+    settings=SETTINGS + threats.THREAT_SETTINGS,
+    jobs=(*JOBS, *threats.THREAT_JOBS),
     setup=setup,
-    cli=cli,
+    cli=command_group(threats.THREAT_COMMANDS),
     hooks=HOOKS,
 )

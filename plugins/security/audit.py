@@ -1,12 +1,20 @@
-"""The audit log: ``log_event`` appends a hash-chained row and writes a JSON line for a SIEM.
+"""The audit log, the first stage of the security-event pipeline: ``log_event`` appends a
+hash-chained row, writes a JSON line for a SIEM and hands the stored event on to the next stage.
 
 Writers in several processes are serialised on the chain head row: ``SELECT ... FOR UPDATE`` on
 PostgreSQL and a write transaction taken up front (``BEGIN IMMEDIATE``) on SQLite. In each
 process one writer thread (``audit_writer.py``) appends the queued events on a connection of its
 own, one chain lock and one commit per batch, so that a request never waits for a second pool
-connection; ``log_event`` waits for its batch's commit, then sends ``event_recorded`` in the
+connection; ``append_event`` waits for its batch's commit, then sends ``event_recorded`` in the
 calling thread. Only a caller whose ORM session holds SQLite's write lock appends on that
 connection itself, inside its own transaction.
+
+Two ways in, one store. ``log_event`` is for callers outside the pipeline (sign-ins, inspection,
+bans, the core's ``security_event`` signal): it appends, then hands the event to the stage that
+the plugin's setup named (``setup(app, next_stage=...)``: the threat pipeline's ``process``).
+``append_event`` appends and returns the stored event to its caller only: the pipeline's own
+stages write with it (a detection, "IP blocked", an alert changed), so what they write never
+comes back to the stage that runs the rules. This module imports nothing of that pipeline.
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from blinker import Namespace
@@ -29,6 +37,7 @@ from app.extensions import db
 from app.models import utcnow
 from app.signals import security_event
 from plugins.security import highwater, repeats, seal
+from plugins.security.audit_record import RecordedEvent, canonical_time
 from plugins.security.audit_writer import FAILED, LATE, STORED, AuditWriter
 from plugins.security.models import GENESIS_HASH, AuditChainHead, SecurityEvent
 from plugins.security.sanitize import clean_metadata, clean_text
@@ -36,8 +45,8 @@ from plugins.security.sanitize import clean_metadata, clean_text
 log = logging.getLogger(__name__)
 siem = logging.getLogger("portal.security")
 
-# Sent (sender=app) after an event is stored, with ``event=RecordedEvent``; the detection rules
-# subscribe to it instead of wrapping log_event.
+# Sent (sender=app) after every event is stored, with ``event=RecordedEvent``: for observers.
+# The pipeline's stages do not listen to it; they are called in order (threats/pipeline.py).
 event_recorded = Namespace().signal("security-event-recorded")
 HEAD_ID = 1
 SIEM_LEVELS = {
@@ -46,28 +55,6 @@ SIEM_LEVELS = {
     "HIGH": logging.WARNING,
     "CRITICAL": logging.ERROR,
 }
-
-
-@dataclass(frozen=True)
-class RecordedEvent:
-    """A stored event as receivers of ``event_recorded`` see it."""
-
-    id: int | None
-    event_type: str
-    severity: str
-    user_id: int | None
-    ip_address: str
-    user_agent: str
-    description: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    timestamp: datetime = field(default_factory=utcnow)
-
-
-def canonical_time(value: datetime) -> str:
-    """The timestamp as naive UTC ISO text: the same whether SQLite or PostgreSQL returned it."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="microseconds")
 
 
 def event_hash(key: bytes | None, prev_hash: str, row: dict[str, Any]) -> str:
@@ -254,6 +241,80 @@ def _request_defaults(ip: str | None, user_agent: str | None, user_id: int | Non
     return ip or request.remote_addr or "", agent, user_id
 
 
+def _row(
+    kind: EventType | str,
+    severity: Severity | str,
+    user: Any,
+    user_id: int | None,
+    ip: str | None,
+    user_agent: str | None,
+    description: str,
+    metadata: dict[str, Any] | None,
+) -> dict[str, Any]:
+    kind, severity = EventType(kind), Severity(severity)
+    if user is not None and user_id is None:
+        user_id = getattr(user, "id", None)
+    ip, user_agent, user_id = _request_defaults(ip, user_agent, user_id)
+    return {
+        "event_type": kind.value,
+        "severity": severity.value,
+        "user_id": user_id,
+        "ip_address": clean_text(ip, 64),
+        "user_agent": clean_text(user_agent, 300),
+        "description": clean_text(description, 500),
+        "metadata": clean_metadata(metadata or {}),
+        "timestamp": utcnow(),
+        "id": None,
+    }
+
+
+def append_event(
+    kind: EventType | str,
+    severity: Severity | str = Severity.LOW,
+    *,
+    user: Any = None,
+    user_id: int | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    description: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> RecordedEvent | None:
+    """Append one security event and return it as stored, to the caller only (None when
+    recording is off or failed, or the event was counted as a repeat of one stored moments
+    before). The pipeline's stages write with this: nothing is handed on to the next stage.
+
+    Never raises for a storage problem: the JSON line is written even when the row cannot be.
+    """
+    row = _row(kind, severity, user, user_id, ip, user_agent, description, metadata)
+    if repeats.absorbed(row):  # a repeat of a detection stored within its window: counted
+        return None
+    stored, outcome = False, FAILED
+    if has_app_context() and current_app.config.get("SECURITY_AUDIT_ENABLED", True):
+        try:
+            outcome, written = _append(row)
+            if written is not None:
+                row, stored = written, True
+        except Exception:  # the audit must never break the request that is being audited
+            log.exception("could not store security event %s", row["event_type"])
+    if outcome != LATE:  # a late row's line is written by the writer once its batch ends
+        _write_siem_line(row, stored)
+    if not stored:
+        return None
+    event = RecordedEvent(
+        id=row["id"],
+        event_type=row["event_type"],
+        severity=row["severity"],
+        user_id=row["user_id"],
+        ip_address=row["ip_address"],
+        user_agent=row["user_agent"],
+        description=row["description"],
+        metadata=row["metadata"],
+        timestamp=row["timestamp"],
+    )
+    event_recorded.send(current_app._get_current_object(), event=event)
+    return event
+
+
 def log_event(
     kind: EventType | str,
     severity: Severity | str = Severity.LOW,
@@ -265,54 +326,27 @@ def log_event(
     description: str = "",
     metadata: dict[str, Any] | None = None,
 ) -> int | None:
-    """Record one security event; return its id (None when recording is off or failed, or the
-    event was counted as a repeat of one stored moments before).
+    """Record one security event from outside the pipeline and hand it to the next stage; return
+    its id (None when recording is off or failed, or the event was counted as a repeat).
 
     Never raises for a storage problem: the JSON line is written even when the row cannot be.
     """
-    kind, severity = EventType(kind), Severity(severity)
-    if user is not None and user_id is None:
-        user_id = getattr(user, "id", None)
-    ip, user_agent, user_id = _request_defaults(ip, user_agent, user_id)
-    row: dict[str, Any] = {
-        "event_type": kind.value,
-        "severity": severity.value,
-        "user_id": user_id,
-        "ip_address": clean_text(ip, 64),
-        "user_agent": clean_text(user_agent, 300),
-        "description": clean_text(description, 500),
-        "metadata": clean_metadata(metadata or {}),
-        "timestamp": utcnow(),
-        "id": None,
-    }
-    if repeats.absorbed(row):  # a repeat of a detection stored within its window: counted
+    event = append_event(
+        kind,
+        severity,
+        user=user,
+        user_id=user_id,
+        ip=ip,
+        user_agent=user_agent,
+        description=description,
+        metadata=metadata,
+    )
+    if event is None:
         return None
-    stored, outcome = False, FAILED
-    if has_app_context() and current_app.config.get("SECURITY_AUDIT_ENABLED", True):
-        try:
-            outcome, written = _append(row)
-            if written is not None:
-                row, stored = written, True
-        except Exception:  # the audit must never break the request that is being audited
-            log.exception("could not store security event %s", kind.value)
-    if outcome != LATE:  # a late row's line is written by the writer once its batch ends
-        _write_siem_line(row, stored)
-    if stored:
-        event_recorded.send(
-            current_app._get_current_object(),
-            event=RecordedEvent(
-                id=row["id"],
-                event_type=row["event_type"],
-                severity=row["severity"],
-                user_id=row["user_id"],
-                ip_address=row["ip_address"],
-                user_agent=row["user_agent"],
-                description=row["description"],
-                metadata=row["metadata"],
-                timestamp=row["timestamp"],
-            ),
-        )
-    return row["id"] if stored else None
+    next_stage = current_app.extensions.get("security", {}).get("next_stage")
+    if next_stage is not None:
+        next_stage(event)
+    return event.id
 
 
 def _write_siem_line(row: dict[str, Any], stored: bool) -> None:
@@ -352,9 +386,16 @@ def _late_line(row: dict[str, Any], stored: bool) -> None:
     _write_siem_line(row, stored)
 
 
-def setup(app: Flask) -> None:
+def setup(app: Flask, next_stage: Callable[[RecordedEvent], Any] | None = None) -> None:
+    """Set up the audit log on ``app``; ``next_stage`` receives each event ``log_event`` stores
+    (the pipeline's next stage, named by the plugin that composes it)."""
+    state = app.extensions["security"]
     # The chain is always keyed: configured, or the instance folder's key (production needs one).
-    app.extensions["security"]["audit_key"] = seal.resolve_audit_key(app)
+    state["audit_key"] = seal.resolve_audit_key(app)
+    state["next_stage"] = next_stage
+    # Repeated detections are counted in memory; their counts are stored like any event from
+    # outside the pipeline, so that an alert grows by them.
+    state["repeats"] = repeats.RepeatMemory(write=log_event)
     security_event.connect(record_signal, sender=app)
     app.extensions["security"]["audit_writer"] = AuditWriter(
         app,

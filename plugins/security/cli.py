@@ -5,15 +5,14 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from plugins.security.bans import active_bans, lift_bans
 from plugins.security.chain import purge_events, verify_chain
 
-cli = AppGroup("security", help="Audit log and rate-limit administration.")
 
-
-@cli.command("verify-audit")
+@click.command("verify-audit")
+@with_appcontext
 @click.option(
     "--siem",
     "siem_file",
@@ -36,7 +35,8 @@ def verify_audit(siem_file) -> None:
     sys.exit(1)
 
 
-@cli.command("purge-events")
+@click.command("purge-events")
+@with_appcontext
 @click.option(
     "--days", type=click.IntRange(1, 3650), default=None, help="Keep more than the retention period."
 )
@@ -48,7 +48,8 @@ def purge(days: int | None) -> None:
         raise click.UsageError(f"--days: {error}") from None
 
 
-@cli.command("unban")
+@click.command("unban")
+@with_appcontext
 @click.argument("ip")
 def unban(ip: str) -> None:
     """Lift every active ban of IP."""
@@ -58,7 +59,8 @@ def unban(ip: str) -> None:
     click.echo(f"lifted {lifted} ban(s) of {ip}")
 
 
-@cli.command("bans")
+@click.command("bans")
+@with_appcontext
 def bans() -> None:
     """List the IPs banned now and when each ban ends."""
     from datetime import UTC, datetime
@@ -68,3 +70,12 @@ def bans() -> None:
         click.echo("no active bans")
     for ip, ends in sorted(current.items()):
         click.echo(f"{ip:<40} until {datetime.fromtimestamp(ends, UTC):%Y-%m-%d %H:%M:%S} UTC")
+
+
+COMMANDS = (verify_audit, purge, unban, bans)
+
+
+def command_group(*parts: tuple[click.Command, ...]) -> AppGroup:
+    """The plugin's ``flask security`` group: these commands and those of the plugin's other parts."""
+    commands = [command for part in (COMMANDS, *parts) for command in part]
+    return AppGroup("security", help="Audit log and rate-limit administration.", commands=commands)

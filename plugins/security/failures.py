@@ -21,8 +21,9 @@ from app.auth.devices import device_of
 from app.auth.guesses import GuessLimit, GuessRefused, Reservation
 from app.auth.service import find_account, keyed_digest
 from app.events import EventType, Severity
+from app.extensions import db
 from app.models import User
-from app.signals import lockout_lifted
+from app.signals import emit_security_event, lockout_lifted
 from plugins.security import policies
 from plugins.security.audit import log_event
 from plugins.security.rejection import record_rejection, too_many_requests
@@ -127,11 +128,43 @@ def settle(response):
     refused_form = status == 400 and not current_user.is_authenticated
     if not kept:
         reservation.release(keep=lambda held: refused_form and held.limit.scope == "auth-ip")
+    elif status == 401:
+        tell_if_locked(reservation)
     if place is not None:
         remaining = place.remaining if place in reservation.places else place.remaining + 1
         reset = max(0, int(place.reset_at - time.time()))
         _headers(response, place.limit.policy, place.item.amount, place.item.get_expiry(), remaining, reset)
     return response
+
+
+def tell_if_locked(reservation: Reservation) -> None:
+    """A wrong guess that took the account's last place locked it: record that on the account,
+    as an event whose ``locked: true`` has the core's notices (app.account.notices) tell its
+    owner, queued so that SMTP never holds the response. Only that guess can: refused ones hold
+    no place. Concurrent guesses that fill the last places together may each see the account
+    full; the notices' lock allowance (one an hour, atomic) lets one mail through."""
+    full = [p for p in reservation.places if p.limit.scope == ACCOUNT_SCOPE and p.remaining == 0]
+    if not full:
+        return
+    try:
+        account = _account_user()
+        user = db.session.get(User, account.id) if account is not None else None
+        if user is None:
+            return
+        emit_security_event(
+            EventType.SUSPICIOUS_ACTIVITY,
+            Severity.MEDIUM,
+            user=user,
+            description="sign-in locked for new browsers after repeated wrong passwords",
+            metadata={
+                "reason": "account_locked",
+                "locked": True,
+                "username": user.username,
+                "limit": str(full[0].item),
+            },
+        )
+    except Exception:  # the notice must never fail the answer to the guess
+        current_app.logger.exception("could not record the account's lock")
 
 
 def _headers(response, policy: str, amount: int, window: int, remaining: int, reset: int | None) -> None:

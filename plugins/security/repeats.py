@@ -14,6 +14,12 @@ apart from what a scanner varies for free (the payload, the path, an inspected p
 name). Events outside a request
 (jobs, the command line) are stored as they come, and so are the sign-in events the rules
 count.
+
+This module is part of the audit log's stage and sits below it: the audit log asks ``absorbed``
+about each row, and gives the memory it creates the function that stores a count
+(``RepeatMemory.write``, the audit log's ``log_event``), so nothing here imports the audit log.
+A count is an event the audit log stores on its own, and it travels on to the pipeline's alert
+stage like any event stored for a caller outside the pipeline (an alert grows by the count).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +38,7 @@ from flask import Flask, current_app, has_request_context
 
 from app.events import EventType
 from app.models import utcnow
+from plugins.security.audit_record import canonical_time
 
 REPEATS = "repeats"  # metadata key of a count event; it is never aggregated itself
 AGGREGATED_TYPES = frozenset(
@@ -67,9 +75,12 @@ class Window:
 
 
 class RepeatMemory:
-    """The open windows of one process, oldest first; bounded and safe under threaded servers."""
+    """The open windows of one process, oldest first; bounded and safe under threaded servers.
 
-    def __init__(self) -> None:
+    ``write`` stores a count event; it takes ``log_event``'s arguments."""
+
+    def __init__(self, write: Callable[..., Any]) -> None:
+        self.write = write
         self.lock = threading.Lock()
         self.windows: OrderedDict[str, Window] = OrderedDict()
         self.next_sweep = 0.0
@@ -104,10 +115,9 @@ class RepeatMemory:
         return due
 
 
-def _memory(app: Flask) -> RepeatMemory:
-    state = app.extensions["security"]
-    memory = state.get("repeats")  # read first: every request asks, and a new memory is not free
-    return memory if memory is not None else state.setdefault("repeats", RepeatMemory())
+def _memory(app: Flask) -> RepeatMemory | None:
+    """This app's memory, created by the audit log's setup (None before it, or without it)."""
+    return app.extensions.get("security", {}).get("repeats")
 
 
 def identity(row: dict[str, Any]) -> str:
@@ -137,8 +147,11 @@ def absorbed(row: dict[str, Any]) -> bool:
     if not window:
         return False
     app = current_app._get_current_object()
-    store, due = _memory(app).admit(identity(row), row, window, config["SECURITY_REPEAT_MAX_KEYS"])
-    _write_counts(app, due)
+    memory = _memory(app)
+    if memory is None:
+        return False
+    store, due = memory.admit(identity(row), row, window, config["SECURITY_REPEAT_MAX_KEYS"])
+    _write_counts(memory, app, due)
     return not store
 
 
@@ -148,36 +161,36 @@ def sweep() -> None:
     window = app.config.get("SECURITY_REPEAT_WINDOW_SECONDS", 0)
     memory = _memory(app)
     now = time.monotonic()
-    if not window or now < memory.next_sweep:
+    if not window or memory is None or now < memory.next_sweep:
         return
     memory.next_sweep = now + SWEEP_SECONDS
-    _write_counts(app, memory.expired(window))
+    _write_counts(memory, app, memory.expired(window))
 
 
 def flush(app: Flask) -> int:
     """Write every pending count now, closed or not (tests, shutdown); return how many."""
     memory = _memory(app)
+    if memory is None:
+        return 0
     with memory.lock:
         due = [item for item in memory.windows.values() if item.repeats]
         memory.windows.clear()
-    _write_counts(app, due)
+    _write_counts(memory, app, due)
     return len(due)
 
 
-def _write_counts(app: Flask, due: list[Window]) -> None:
+def _write_counts(memory: RepeatMemory, app: Flask, due: list[Window]) -> None:
     if due:
         # Outside the current request's context: the count belongs to its own source, and
         # log_event would fill in this request's address and user for fields left empty.
-        contextvars.Context().run(_write_in_app_context, app, due)
+        contextvars.Context().run(_write_in_app_context, memory.write, app, due)
 
 
-def _write_in_app_context(app: Flask, due: list[Window]) -> None:
-    from plugins.security.audit import canonical_time, log_event
-
+def _write_in_app_context(write: Callable[..., Any], app: Flask, due: list[Window]) -> None:
     with app.app_context():
         for item in due:
             row, seconds = item.row, (item.last_seen - item.first_seen).total_seconds()
-            log_event(
+            write(
                 row["event_type"],
                 row["severity"],
                 user_id=row["user_id"],

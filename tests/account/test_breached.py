@@ -82,3 +82,24 @@ def test_the_setting_is_validated(tmp_path):
 def test_the_demo_seed_passwords_pass(app):
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_reset_command_refuses_a_breached_password_and_keeps_the_old(app, make_user):
+    alice = make_user("alice")
+    with app.app_context():
+        before = db.session.get(User, alice.id).password_hash
+    result = app.test_cli_runner().invoke(args=["users", "set-password", "alice"], input="Password1234!\n")
+    assert result.exit_code != 0 and BREACHED_MESSAGE[:40] in result.output
+    with app.app_context():
+        assert db.session.get(User, alice.id).password_hash == before
+
+
+def test_the_reset_command_names_an_unknown_user(app):
+    result = app.test_cli_runner().invoke(args=["users", "set-password", "nobody"], input=PASSWORD + "\n")
+    assert result.exit_code != 0 and "No user called 'nobody'" in result.output
+
+
+def test_the_password_form_says_breached_passwords_are_refused(client, auth, make_user):
+    make_user("alice")
+    auth.login("alice")
+    assert "breached passwords attackers try first" in client.get("/auth/password").get_data(as_text=True)

@@ -247,3 +247,90 @@ def test_the_per_user_limit_is_exact_on_redis_shared_by_two_portals(tmp_path, sm
         # A user id of this run only: no flush of a database other tests may be using.
         user_id = random.randint(10**6, 10**9)
         assert _spend_concurrently(first, user_id, 20) + _spend_concurrently(second, user_id, 20) == 4
+
+
+def test_no_notice_of_any_kind_carries_a_secret_of_the_request_that_caused_it(app, make_user, smtp_inbox):
+    """Every kind of notice, sent while the request carries a password, a code, a session cookie
+    and a CSRF token: the mail has what happened, when, the browser and address, and none of
+    those, nor a link with a query (a token would travel in one)."""
+    from app.account.notices import SUBJECTS, send_notice
+
+    app.config["ACCOUNT_NOTICES_PER_HOUR"] = 100
+    alice = make_user("alice")
+    with_email(app, alice.id)
+    secrets = {
+        "password": "the victims password 8812",
+        "code": "493027",
+        "csrf_token": "csrf-token-value-5f1e0c9a",
+    }
+    cookie = "session=session-cookie-value-77aa31; portal_device=device-cookie-value-0b2c"
+    with app.test_request_context(
+        "/auth/login",
+        method="POST",
+        data=secrets,
+        headers={
+            "Cookie": cookie,
+            "X-CSRFToken": secrets["csrf_token"],
+            "User-Agent": "Firefox/128.0 (X11; Linux)",
+        },
+        environ_base={"REMOTE_ADDR": "203.0.113.50"},
+    ):
+        user = db.session.get(User, alice.id)
+        assert all(send_notice(user, kind) for kind in SUBJECTS)
+    settle(app)
+    messages = smtp_inbox.wait_for(len(SUBJECTS))
+    assert sorted(message["Subject"] for message in messages) == sorted(
+        f"[El-Mag portal] {subject}" for subject in SUBJECTS.values()
+    )
+    for message in messages:
+        text = message.as_string()
+        body = body_of(message)
+        for secret in [
+            *secrets.values(),
+            "session-cookie-value-77aa31",
+            "device-cookie-value-0b2c",
+            PASSWORD,
+        ]:
+            assert secret not in text, f"{secret!r} is in the notice {message['Subject']!r}"
+        assert (
+            "Address: 203.0.113.50" in body.splitlines() and "Browser: Firefox on Linux" in body.splitlines()
+        )
+        assert "?" not in body and "http" not in body
+
+
+def test_a_changed_address_is_told_at_the_old_one_only(app, client, auth, make_user, smtp_inbox):
+    from tests.conftest import csrf_from
+
+    alice = make_user("alice")
+    auth.login("alice")
+    with_email(app, alice.id, "old@example.com")
+    token = csrf_from(client.get("/account/security").get_data(as_text=True))
+    response = client.post("/account/email", data={"email": "new@example.com", "csrf_token": token})
+    assert response.status_code == 302
+    settle(app)
+    [message] = smtp_inbox.wait_for(1)
+    assert (
+        message["To"] == "old@example.com"
+        and "e-mail address of your account was changed" in message["Subject"]
+    )
+    assert "new@example.com" not in message.as_string()  # a thief's address is not advertised
+
+
+def test_a_reset_from_the_command_line_ends_the_sessions_and_tells_the_owner(
+    app, client, auth, make_user, smtp_inbox
+):
+    alice = make_user("alice")
+    auth.login("alice")
+    with_email(app, alice.id)  # after sign-in: only the reset is told
+    assert client.get("/account/security").status_code == 200
+    result = app.test_cli_runner().invoke(args=["users", "set-password", "alice"], input=NEW_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert "sessions are signed out" in result.output
+    [message] = smtp_inbox.wait_for(1)  # sent before the command returned
+    assert message["To"] == ADDRESS and "password was changed" in message["Subject"]
+    assert (
+        NEW_PASSWORD not in message.as_string()
+        and "Browser: the command line" in body_of(message).splitlines()
+    )
+    assert client.get("/account/security").status_code == 302  # the old session is over
+    assert AuthActions(app.test_client()).login("alice", NEW_PASSWORD).status_code == 302

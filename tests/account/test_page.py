@@ -66,8 +66,11 @@ def test_plugin_sections_render_in_order_with_their_context_escaped(tmp_path, ma
         client = application.test_client()
         AuthActions(client).login("bob")
         html = client.get("/account/security").get_data(as_text=True)
-    assert html.index('id="early"') < html.index('id="late"')
-    assert html.index('id="activity"') < html.index('id="early"')  # after the core's sections
+    # Below order 100 a section is a sign-in method: after the password, before the e-mail and
+    # the sessions; from 100 on, after the core's sections.
+    assert html.index('id="sign-in-methods"') < html.index('id="password"') < html.index('id="early"')
+    assert html.index('id="early"') < html.index('id="email"') < html.index('id="sessions"')
+    assert html.index('id="activity"') < html.index('id="late"')
     assert "&lt;b&gt;bob&lt;/b&gt;" in html and "<b>bob</b>" not in html
 
 
@@ -105,6 +108,8 @@ def test_the_mfa_plugin_shows_totp_status_and_backup_codes_left(client, auth, ma
     auth.login("alice")
     html = client.get("/account/security").get_data(as_text=True)
     assert 'id="mfa-totp"' in html and "status-disabled" in html
+    # TOTP is a sign-in method: listed with the password, before the sessions.
+    assert html.index('id="password"') < html.index('id="mfa-totp"') < html.index('id="sessions"')
     with app.app_context():
         attached = db.session.get(User, user.id)
         secret = service.start_enrolment(attached)

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.plugins("cache"
 
 def test_admin_invalidates_a_tag_and_clears_the_cache(app, quick_user):
     quick_user("root", role="admin")
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     for number in range(3):
         service.set(f"plan:{number}", number, tags=("plans",))
     service.set("user:1", "u", tags=("users",))

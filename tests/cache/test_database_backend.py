@@ -92,7 +92,7 @@ pytestmark = [pytest.mark.plugins("cache"), pytest.mark.config(CACHE_MAX_SIZE_MB
 
 
 def test_set_get_delete_and_ttl(db_app, clock):
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     assert service.stats()["backend"] == "database"
     assert service.set("plan:1", {"premium": 10}, ttl=60, tags=("plans", "state:FL"))
     assert service.get("plan:1") == {"premium": 10}
@@ -106,7 +106,7 @@ def test_set_get_delete_and_ttl(db_app, clock):
 
 
 def test_lru_by_last_access_over_the_byte_bound(db_app, clock):
-    service = db_app.extensions["portal.cache"]  # bound: 0.01 MB = 10485 bytes
+    service = db_app.extensions["plugin.cache"]  # bound: 0.01 MB = 10485 bytes
     for key in "abc":
         clock.advance(1)
         service.set(key, "x" * 3000)
@@ -121,7 +121,7 @@ def test_lru_by_last_access_over_the_byte_bound(db_app, clock):
 
 
 def test_a_lookup_reads_the_entry_and_its_tags_on_one_connection(db_app, clock):
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     service.set("plan:1", {"premium": 10}, tags=("plans", "state:FL"))
     checkouts = []
     listener = lambda *args: checkouts.append(1)  # noqa: E731
@@ -137,7 +137,7 @@ def test_a_lookup_reads_the_entry_and_its_tags_on_one_connection(db_app, clock):
 
 
 def test_concurrent_invalidations_and_writes_lose_no_invalidation(db_app):
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     service.backend.max_bytes = 10**9
     rounds, threads = 40, 6
 
@@ -159,7 +159,7 @@ def test_concurrent_invalidations_and_writes_lose_no_invalidation(db_app):
 
 
 def test_reads_are_counted_in_batches(db_app, clock):
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     service.set("k", 1)
     for _ in range(3):
         service.get("k")
@@ -169,7 +169,7 @@ def test_reads_are_counted_in_batches(db_app, clock):
 
 
 def test_tag_invalidation_among_many_entries(db_app, clock):
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     service.backend.max_bytes = 10**9
     blob = service.codec.encode(1, {"plans": 0}).blob
     rows, tag_rows = [], []
@@ -193,7 +193,7 @@ def test_tag_invalidation_among_many_entries(db_app, clock):
 
 
 def test_cleanup_removes_expired_rows(db_app, clock):
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     service.set("short", 1, ttl=5, tags=("t",))
     service.set("long", 2, ttl=500, tags=("t",))
     clock.advance(10)
@@ -206,7 +206,7 @@ def test_cleanup_removes_expired_rows(db_app, clock):
 def test_cache_write_never_commits_the_request_session(db_app, clock):
     from app.models import User
 
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     db.session.add(User(username="pending", password_hash="x"))
     service.get_or_set("k", lambda: "v")
     db.session.rollback()
@@ -219,7 +219,7 @@ def test_a_fill_during_the_requests_unfinished_write_leaves_that_write_alone(db_
     value is served at once and stored once the request has committed."""
     from app.models import User
 
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     db.session.add(User(username="pending", password_hash="x"))
     db.session.flush()
     assert service.get_or_set("k", lambda: "v") == "v"
@@ -237,7 +237,7 @@ def test_a_fill_during_the_requests_unfinished_write_leaves_that_write_alone(db_
 def test_a_fill_computed_during_a_write_that_rolls_back_is_never_stored(db_app, clock):
     from app.models import User
 
-    service = db_app.extensions["portal.cache"]
+    service = db_app.extensions["plugin.cache"]
     db.session.add(User(username="rolled-back", password_hash="x"))
     db.session.flush()
     assert service.get_or_set("k", lambda: "rests on the unsaved user") == "rests on the unsaved user"

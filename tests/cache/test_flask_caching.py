@@ -21,7 +21,7 @@ def test_private_page_is_never_served_to_another_user(app, quick_user):
         assert "private page of alice" in alice.get("/cachedemo/mine").get_data(as_text=True)
         assert "private page of bob" in bob.get("/cachedemo/mine").get_data(as_text=True)
     assert CALLS["mine"] == 2  # once per user, then each from the cache
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     assert service.stats()["hits"] == 2
     by_tag = service.entries_by_tag()
     assert by_tag["flask-caching"] == 2
@@ -49,7 +49,7 @@ def test_memoize_goes_through_the_service(app, client):
     assert client.get("/cachedemo/square/7").get_data(as_text=True) == "49"
     assert client.get("/cachedemo/square/8").get_data(as_text=True) == "64"
     assert CALLS["square"] == 2
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     assert service.stats()["entries"] >= 3  # two results and memoize's version key
     from app.extensions import cache
     from tests.cache.conftest import square
@@ -62,7 +62,7 @@ def test_memoize_goes_through_the_service(app, client):
 
 def test_view_cache_invalidated_by_its_tag(app, client):
     client.get("/cachedemo/open")
-    app.extensions["portal.cache"].delete_by_tags(["flask-caching"])
+    app.extensions["plugin.cache"].delete_by_tags(["flask-caching"])
     client.get("/cachedemo/open")
     assert CALLS["open"] == 2
 

@@ -18,7 +18,7 @@ def tagged_users(monkeypatch):
 
 def test_commit_invalidates_the_model_tags(app, quick_user, tagged_users):
     user = quick_user("alice")
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     service.set("user-list", ["alice"], tags=("users",))
     service.set("plans", ["p"], tags=("plans",))
     with app.app_context():
@@ -29,7 +29,7 @@ def test_commit_invalidates_the_model_tags(app, quick_user, tagged_users):
 
 
 def test_insert_and_delete_invalidate_too(app, quick_user, tagged_users):
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     service.set("user-list", [], tags=("users",))
     user = quick_user("bob")  # an insert
     assert service.get("user-list") is None
@@ -42,7 +42,7 @@ def test_insert_and_delete_invalidate_too(app, quick_user, tagged_users):
 
 def test_bulk_statements_through_the_session_invalidate_too(app, quick_user, tagged_users):
     user = quick_user("erin")
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     service.set("user-list", ["erin"], tags=("users",))
     with app.app_context():
         db.session.execute(update(User).where(User.id == user.id).values(active=False))
@@ -61,7 +61,7 @@ def test_bulk_statements_through_the_session_invalidate_too(app, quick_user, tag
 
 def test_rollback_keeps_the_cache(app, quick_user, tagged_users):
     user = quick_user("carol")
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     service.set("user-list", ["carol"], tags=("users",))
     with app.app_context():
         db.session.get(User, user.id).active = False
@@ -73,7 +73,7 @@ def test_rollback_keeps_the_cache(app, quick_user, tagged_users):
 
 def test_untagged_models_leave_the_cache_alone(app, quick_user):
     user = quick_user("dave")
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     service.set("user-list", ["dave"], tags=("users",))
     with app.app_context():
         db.session.get(User, user.id).active = False

@@ -52,7 +52,7 @@ def test_plugin_off_every_call_computes(app, client):
         assert delete_by_tags(["plans"]) == 0
         assert first_hook_result("portal_cache_provider") is None
     assert len(computed) == 3
-    assert "portal.cache" not in app.extensions
+    assert "plugin.cache" not in app.extensions
     assert client.get("/cache/").status_code == 404
 
 
@@ -95,7 +95,7 @@ def test_setup_opens_no_connection(tmp_path):
         CACHE_REDIS_URL="redis://127.0.0.1:1/0",
         DATABASE_URL=f"sqlite:///{tmp_path / 'absent' / 'no.db'}",
     )
-    backend = app.extensions["portal.cache"].backend
+    backend = app.extensions["plugin.cache"].backend
     assert backend._client is None
 
 
@@ -103,7 +103,7 @@ def test_unreachable_redis_degrades_to_computing(tmp_path):
     app = build(tmp_path, CACHE_BACKEND="redis", CACHE_REDIS_URL="redis://127.0.0.1:1/0")
     with app.test_request_context():
         assert get_or_set("k", lambda: "computed") == "computed"
-        assert app.extensions["portal.cache"].stats()["errors"] > 0
+        assert app.extensions["plugin.cache"].stats()["errors"] > 0
 
 
 @pytest.mark.plugins("cache")
@@ -123,7 +123,7 @@ def test_nav_item_and_openapi(app, quick_user):
 def test_cleanup_job_is_scheduled(app):
     jobs = {job.name: job for job in app.extensions["portal.plugins"].jobs()}
     assert "cache.cleanup" in jobs
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     service.set("old", 1, ttl=0.001)
     import time
 

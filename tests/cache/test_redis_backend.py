@@ -216,7 +216,7 @@ def test_portal_on_redis(redis_prefix, tmp_path):
     with app.test_request_context():
         for _ in range(3):
             get_or_set("k", lambda: computed.append(1) or "v", tags=("plans",))
-        assert app.extensions["portal.cache"].stats()["hits"] == 2
+        assert app.extensions["plugin.cache"].stats()["hits"] == 2
     assert computed == [1]
 
 

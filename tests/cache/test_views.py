@@ -21,7 +21,7 @@ def admin(quick_user, auth):
 
 
 def seed(app, count=3):
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     for number in range(count):
         service.set(f"plan:{number}", {"n": number}, tags=("plans",))
     service.set("user:1", "u", tags=("users",))
@@ -54,7 +54,7 @@ def test_page_shows_stats_chart_and_tags(app, client, admin):
 def test_page_says_when_figures_are_estimated(app, client, admin, monkeypatch):
     from plugins.cache.backends import Usage
 
-    backend = app.extensions["portal.cache"].backend
+    backend = app.extensions["plugin.cache"].backend
     monkeypatch.setattr(backend, "usage", lambda: Usage(40_000, 2_000_000, 0, None, estimated=True))
     html = client.get("/cache/").get_data(as_text=True)
     assert 'id="cache-entries">about 40000<' in html and "estimated from a sample" in html
@@ -164,7 +164,7 @@ def test_cli_stats_invalidate_clear(app, runner):
     assert result.exit_code == 2
     result = runner.invoke(args=["cache", "clear"], input="n\n")
     assert result.exit_code == 1
-    assert app.extensions["portal.cache"].stats()["entries"] == 1
+    assert app.extensions["plugin.cache"].stats()["entries"] == 1
     result = runner.invoke(args=["cache", "clear", "--yes"])
     assert result.exit_code == 0 and "cleared 1 entries" in result.output
     # The memory backend lives in each worker: the CLI says that it reached its own process only.

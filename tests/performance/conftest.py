@@ -98,7 +98,7 @@ def _reset_cache_stats():
 @pytest.fixture
 def flush_now(app):
     """Flush the app's recorder now; return the number of raw rows written."""
-    return lambda: flush(app.extensions["performance"].recorder)
+    return lambda: flush(app.extensions["plugin.performance"].recorder)
 
 
 @pytest.fixture

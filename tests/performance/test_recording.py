@@ -84,7 +84,7 @@ def test_sample_rate_thins_raw_rows_but_rollups_count_everything(app, client, fl
 def test_full_buffer_drops_and_counts(app, client, flush_now):
     for n in range(15):
         client.get(f"/perftarget/items/{n}")
-    recorder = app.extensions["performance"].recorder
+    recorder = app.extensions["plugin.performance"].recorder
     assert recorder.dropped == 5
     assert flush_now() == 10
     assert rollup_count(app) == 15  # roll-ups are not buffered rows: nothing is lost there

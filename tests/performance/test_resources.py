@@ -25,12 +25,12 @@ def test_sample_stores_figures_and_raises_an_alert(app, client, admin):
         alerts = db.session.scalars(select(PerformanceAlert)).all()
     assert "memory" in [a.kind for a in alerts]
     assert "memory at" in client.get("/performance/").get_data(as_text=True)
-    app.extensions["performance"].config.__dict__["memory_alert"] = 100.0  # back under the threshold
+    app.extensions["plugin.performance"].config.__dict__["memory_alert"] = 100.0  # back under the threshold
     with app.app_context():
         sample_resources()
         memory = db.session.scalars(select(PerformanceAlert).where(PerformanceAlert.kind == "memory")).one()
         assert memory.resolved_at is not None
-    assert app.extensions["performance"].recorder.latest_memory_mb is not None
+    assert app.extensions["plugin.performance"].recorder.latest_memory_mb is not None
 
 
 def test_latest_sample_feeds_request_rows(app, client, flush_now):

@@ -110,7 +110,7 @@ def _flush_upserts_and_stats(url: str, tmp_path) -> None:
         db.create_all()
     try:
         client = app.test_client()
-        recorder = app.extensions["performance"].recorder
+        recorder = app.extensions["plugin.performance"].recorder
         for round_ in range(2):  # the second flush must add to the stored roll-ups
             for n in range(5):
                 client.get(f"/perftarget/items/{n}")

@@ -39,7 +39,7 @@ def test_overrides_and_networks_parse():
 
 @pytest.mark.config(PERFORMANCE_APDEX_T_OVERRIDES="/perftarget/sleep=50", PERFORMANCE_SAMPLE_RATE="0.25")
 def test_explicit_string_values_are_parsed_for_the_request_path(app):
-    config = app.extensions["performance"].config
+    config = app.extensions["plugin.performance"].config
     assert isinstance(config, PerfConfig)
     assert config.sample_rate == 0.25
     assert config.apdex_t("/perftarget/sleep") == 50.0

@@ -19,7 +19,7 @@ NOW = time.time()
 
 def store(app, requests):
     """Store (epoch, rule, method, ms, status) requests as minute roll-ups."""
-    config = app.extensions["performance"].config
+    config = app.extensions["plugin.performance"].config
     rollups = {}
     for when, rule, method, ms, status in requests:
         accumulate(rollups, (int(when) // 60 * 60, rule, method), ms, status, config.apdex_t(rule), 2, 1.0)

@@ -101,7 +101,7 @@ def test_a_repeated_search_is_answered_with_the_stored_json(app, client, plans, 
         criteria = form.criteria()
         uncached = jsonify(search_plans(criteria)).get_data()
     assert first.data == uncached  # the same bytes as jsonify
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     with app.app_context():
         assert service.delete(criteria.cache_key())  # the results stored for the page...
     before = service.stats()
@@ -115,7 +115,7 @@ def test_a_repeated_search_is_answered_with_the_stored_json(app, client, plans, 
 
 @pytest.mark.plugins("cache", "plans")
 def test_refused_searches_store_nothing(app, client, plans, signed_in):
-    service = app.extensions["portal.cache"]
+    service = app.extensions["plugin.cache"]
     before = service.stats()["entries"]
     for query in ("state=ZZ", "page=0", "bogus=1", "state=CA&state=NY", "premium_min=5&premium_max=1"):
         assert client.get(f"/api/v1/plans/search?{query}").status_code == 400, query

@@ -1,7 +1,9 @@
 """Threat detection, alerts and responses, IP monitoring and the security console.
 
-The security plugin includes this part through the names below: its settings, jobs, setup step,
-hook answers and CLI commands.
+One of the two parts the security plugin is composed of; ``plugins/security/__init__.py``
+declares both in its ``Plugin`` object: this part's blueprints, settings, jobs, nav items,
+OpenAPI description and commands (the names below), its setup step, and its pipeline
+(``pipeline.process``) as the audit log's next stage.
 """
 
 from __future__ import annotations
@@ -9,13 +11,11 @@ from __future__ import annotations
 from flask import Flask
 
 from app.plugin import NavItem
-from plugins.security.audit import event_recorded
 from plugins.security.guard import add_guard
 from plugins.security.threats import models as models  # noqa: F401  (registers the tables)
 from plugins.security.threats.api import api_bp
 from plugins.security.threats.blocking import refuse_blocked_ip
-from plugins.security.threats.cli import add_threat_commands
-from plugins.security.threats.detect import on_event_recorded
+from plugins.security.threats.cli import COMMANDS as THREAT_COMMANDS
 from plugins.security.threats.jobs import THREAT_JOBS
 from plugins.security.threats.openapi import threat_openapi
 from plugins.security.threats.settings import THREAT_SETTINGS, check_smtp_settings
@@ -40,28 +40,20 @@ def _early_guard():
 
 
 def setup_threats(app: Flask) -> None:
-    """Connect the event receiver and the request hooks on ``app``."""
+    """Connect the request hooks on ``app`` (events reach the pipeline from the audit log)."""
     check_smtp_settings(app.config)
     setup_traffic(app)
-    event_recorded.connect(on_event_recorded, sender=app)
     # First of the plugin's request guards: a blocked client gets no further.
     add_guard(app, _early_guard, order=0)
     app.before_request(check_session_change)
 
 
-def threat_nav_items(user) -> list[NavItem]:
-    return list(NAV_ITEMS)
-
-
-THREAT_HOOKS = {"portal_nav_items": threat_nav_items, "portal_openapi": threat_openapi}
-
 __all__ = [
     "NAV_ITEMS",
     "THREAT_BLUEPRINTS",
-    "THREAT_HOOKS",
+    "THREAT_COMMANDS",
     "THREAT_JOBS",
     "THREAT_SETTINGS",
-    "add_threat_commands",
     "setup_threats",
     "threat_openapi",
 ]

@@ -1,13 +1,15 @@
-"""Alerts: detection events aggregated per rule and subject, and their lifecycle.
+"""Alerts: detection events aggregated per rule and subject (the pipeline's alert stage), and
+their lifecycle.
 
 While an alert is open (ACTIVE or INVESTIGATING) every new detection of its rule for its subject
 is linked to it and grows its event count; once closed, the next detection opens a new alert.
+The stage returns what it did to the pipeline, which hands it to the response stage.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -17,43 +19,42 @@ from sqlalchemy.orm import Session
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
-from plugins.security.audit import RecordedEvent, log_event
+from plugins.security.audit import append_event
+from plugins.security.audit_record import RecordedEvent
 from plugins.security.models import SecurityEvent
 from plugins.security.repeats import REPEATS
 from plugins.security.threats.catalog import RULES, SEVERITY_RANK, at_least, subject_label
-from plugins.security.threats.detect import SOURCE
+from plugins.security.threats.detection import SOURCE, AlertOutcome
 from plugins.security.threats.models import OPEN_STATUSES, AlertEvent, AlertStatus, SecurityAlert
 
 log = logging.getLogger(__name__)
 NOTES_LIMIT = 4000
 
 
-@dataclass(frozen=True)
-class AlertOutcome:
-    alert_id: int
-    created: bool
-    severity: str
+def is_detection(event: RecordedEvent) -> bool:
+    """Whether ``event`` records a detection (it names a known rule)."""
+    return (event.metadata or {}).get("rule") in RULES and event.id is not None
+
+
+def raise_alerts(events: Iterable[RecordedEvent]) -> list[AlertOutcome]:
+    """Open or grow the alert of each detection event; return what was done, for the responses."""
+    outcomes = (record_detection(event) for event in events if is_detection(event))
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def record_detection(event: RecordedEvent) -> AlertOutcome | None:
-    """Open an alert for the detection ``event`` or grow the open one; then respond."""
+    """Open an alert for the detection ``event`` or grow the open one (None: its rule raises none)."""
     rule = RULES[event.metadata["rule"]]
     if not rule.alert:
         return None
     subject = str(event.metadata.get("subject") or f"ip:{event.ip_address}")[:120]
-    outcome = None
     for _ in range(3):  # a concurrent writer may open the same alert first: then grow theirs
         try:
-            outcome = _upsert(rule.name, subject, event)
-            break
+            alert_id, created, severity = _upsert(rule.name, subject, event)
         except IntegrityError:
             continue
-    if outcome is None:
-        return None
-    from plugins.security.threats import responses
-
-    responses.respond(outcome, rule, event)
-    return outcome
+        return AlertOutcome(alert_id, created, severity, rule, event)
+    return None
 
 
 def occurrences(event: RecordedEvent) -> int:
@@ -62,7 +63,7 @@ def occurrences(event: RecordedEvent) -> int:
     return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
 
 
-def _upsert(rule_name: str, subject: str, event: RecordedEvent) -> AlertOutcome:
+def _upsert(rule_name: str, subject: str, event: RecordedEvent) -> tuple[int, bool, str]:
     rule = RULES[rule_name]
     key = f"{rule_name}:{subject}"
     with Session(db.engine) as session, session.begin():
@@ -91,7 +92,7 @@ def _upsert(rule_name: str, subject: str, event: RecordedEvent) -> AlertOutcome:
             if SEVERITY_RANK[event.severity] > SEVERITY_RANK[alert.severity]:
                 alert.severity = event.severity
         session.add(AlertEvent(alert_id=alert.id, event_id=event.id))
-        return AlertOutcome(alert.id, created, alert.severity)
+        return alert.id, created, alert.severity
 
 
 def change_alert(
@@ -119,7 +120,7 @@ def change_alert(
         _resolve_linked_events(alert.id, by)
     db.session.commit()
     for field, old, new in changes:
-        log_event(
+        append_event(
             EventType.DATA_MODIFIED,
             Severity.LOW,
             description=f"alert #{alert.id} {field} changed by {by}",

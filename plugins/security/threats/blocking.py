@@ -20,8 +20,8 @@ from app.connection_hold import release_request_connection
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import as_utc, utcnow
-from plugins.security.audit import log_event
-from plugins.security.threats.detect import SOURCE
+from plugins.security.audit import append_event
+from plugins.security.threats.detection import SOURCE
 from plugins.security.threats.models import IpBlock
 
 # Health checks keep answering so that a blocked load balancer address cannot take the site down.
@@ -72,7 +72,7 @@ def block_ip(ip: str, minutes: int, reason: str, by: str, alert_id: int | None =
         )
         session.add(block)
     invalidate()
-    log_event(
+    append_event(
         EventType.CONFIGURATION_CHANGE,
         Severity.MEDIUM,
         ip=ip,
@@ -101,7 +101,7 @@ def unblock_ip(ip: str, by: str) -> int:
     db.session.commit()
     invalidate()
     if result.rowcount:
-        log_event(
+        append_event(
             EventType.CONFIGURATION_CHANGE,
             Severity.LOW,
             description=f"IP {ip} unblocked by {by}",

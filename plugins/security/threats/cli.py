@@ -95,11 +95,5 @@ def report_command(since_text: str, fmt: str, output: Path | None) -> None:
         click.echo(text)
 
 
+# Declared with the core's commands in the plugin's ``flask security`` group.
 COMMANDS = (load_iplist, block_ip, unblock_ip, scan, report_command)
-
-
-def add_threat_commands(group: click.Group) -> click.Group:
-    """Add the detection commands to the plugin's ``flask security`` group."""
-    for command in COMMANDS:
-        group.add_command(command)
-    return group

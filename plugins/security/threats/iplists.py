@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import utcnow
-from plugins.security.audit import RecordedEvent
-from plugins.security.threats.detect import Detection
+from plugins.security.audit_record import RecordedEvent
+from plugins.security.threats.detection import Detection
 from plugins.security.threats.models import IpListEntry
 
 LIST_RULES = {"tor": "tor_exit", "vpn": "vpn"}

@@ -1,23 +1,35 @@
-"""What happens when an alert opens or grows: an automatic IP block and notifications."""
+"""The pipeline's last stage: what happens when an alert opens or grows (an automatic IP block,
+notifications).
+
+A block is recorded as an audit event with ``append_event`` (in ``blocking.block_ip``): it is
+stored and sent to the SIEM, and nothing after this stage reads it.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Iterable
 
 from flask import current_app
 
-from plugins.security.audit import RecordedEvent
 from plugins.security.threats import blocking, notify
-from plugins.security.threats.catalog import Rule, at_least
+from plugins.security.threats.catalog import at_least
+from plugins.security.threats.detection import AlertOutcome
 
 log = logging.getLogger(__name__)
 
 
-def respond(outcome, rule: Rule, event: RecordedEvent) -> None:
+def respond(outcomes: Iterable[AlertOutcome]) -> None:
+    """Respond to each alert the stage before opened or grew."""
+    for outcome in outcomes:
+        respond_to(outcome)
+
+
+def respond_to(outcome: AlertOutcome) -> None:
     """Block the offending IP when the rule and severity call for it; notify on a new alert."""
     config = current_app.config
-    ip = event.ip_address
+    rule, ip = outcome.rule, outcome.event.ip_address
     if (
         rule.block
         and config["SECURITY_AUTO_BLOCK"]

@@ -1,4 +1,8 @@
-"""The inline rules: they run on the event of the request that trips them.
+"""The inline rules, the pipeline's detect stage: they run on the input event (a sign-in, a
+wrong second-factor code) of the request that trips them and return what they detected.
+
+A new inline rule is a function ``(RecordedEvent) -> list[Detection]`` called from
+``inline_detections``; its rule (event type, severity, title, response) goes in ``catalog.RULES``.
 
 Windowed counts come from indexed tables (``security_auth_failures`` by username or IP, the
 audit log by user id), so each check reads only the rows inside its window.
@@ -14,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from app.events import EventType
 from app.extensions import db
-from plugins.security.audit import RecordedEvent
+from plugins.security.audit_record import RecordedEvent
 from plugins.security.models import SecurityEvent
-from plugins.security.threats import iplists, signin
+from plugins.security.threats import iplists, signin_rules
 from plugins.security.threats.catalog import crossed
-from plugins.security.threats.detect import Detection
+from plugins.security.threats.detection import Detection
 from plugins.security.threats.models import AuthFailure
 
 
@@ -30,7 +34,7 @@ def inline_detections(event: RecordedEvent) -> list[Detection]:
     elif event.event_type == EventType.MFA_FAILURE.value:
         found += mfa_rules(event)
     elif event.event_type == EventType.LOGIN_SUCCESS.value:
-        found += signin.sign_in_rules(event)
+        found += signin_rules.sign_in_rules(event)
     if event.event_type in (EventType.LOGIN_FAILURE.value, EventType.LOGIN_SUCCESS.value):
         found += iplists.list_rules(event)
     return found

@@ -20,8 +20,8 @@ from app.extensions import db
 from app.models import utcnow
 from plugins.security.models import SecurityEvent
 from plugins.security.repeats import REPEATS
-from plugins.security.threats import traffic
-from plugins.security.threats.detect import SOURCE, Detection, report
+from plugins.security.threats import pipeline, traffic
+from plugins.security.threats.detection import SOURCE, Detection
 from plugins.security.threats.models import AuthFailure, ScanState, TrafficCount
 
 STATE_NAME = "threat_scan"
@@ -54,8 +54,7 @@ def run_scan(now_epoch: float | None = None) -> ScanResult:
     result.cursor = state.last_event_id
     _prune(now_epoch)
     db.session.commit()
-    for detection in result.detections:
-        report(detection)
+    pipeline.submit(result.detections)  # report, alert, respond
     return result
 
 

@@ -1,122 +1,22 @@
-"""Sign-in context rules: a new IP for the account (a notice to the user), impossible travel,
-and a session whose IP or user agent changes after sign-in."""
+"""A session whose IP or user agent changes after sign-in: checked before each request, its
+detection submitted to the pipeline's report stage (then alert and respond). The sign-in rules
+themselves, detectors of the pipeline's detect stage, are in ``signin_rules``."""
 
 from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, flash, has_request_context, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.auth.service import sign_out
 from app.auth.sessions import SESSION_KEY
-from app.extensions import db
-from app.models import as_utc
-from plugins.security.audit import RecordedEvent
 from plugins.security.reported import may_report
-from plugins.security.threats import geo
-from plugins.security.threats.detect import Detection, report
-from plugins.security.threats.models import KnownAddress
+from plugins.security.threats import pipeline
+from plugins.security.threats.detection import Detection
+from plugins.security.threats.signin_rules import FINGERPRINT_KEY, fingerprint
 
-FINGERPRINT_KEY = "_security_fp"
 MOVES_REPORTED_PER_SESSION = 5
-NEW_IP_NOTICE = (
-    "This account was just signed in from an address it has not used before ({ip}). "
-    "If that was not you, change your password now."
-)
-
-
-def sign_in_rules(event: RecordedEvent) -> list[Detection]:
-    """Remember where the user signed in from; flag a new IP and impossible travel."""
-    if event.user_id is None or not event.ip_address:
-        return []
-    config = current_app.config
-    found: list[Detection] = []
-    place = geo.locate(event.ip_address)
-    now = as_utc(event.timestamp)
-    with Session(db.engine) as dbs, dbs.begin():
-        known = dbs.scalar(
-            select(KnownAddress).where(
-                KnownAddress.user_id == event.user_id, KnownAddress.ip_address == event.ip_address
-            )
-        )
-        has_history = known is not None or dbs.scalar(
-            select(KnownAddress.id).where(KnownAddress.user_id == event.user_id).limit(1)
-        )
-        if place is not None:
-            previous = dbs.scalar(
-                select(KnownAddress)
-                .where(KnownAddress.user_id == event.user_id, KnownAddress.latitude.is_not(None))
-                .order_by(KnownAddress.last_seen.desc())
-                .limit(1)
-            )
-            if previous is not None and previous.ip_address != event.ip_address:
-                travel = _impossible_travel(previous, place, now, config)
-                if travel is not None:
-                    found.append(
-                        Detection(
-                            "impossible_travel",
-                            f"user:{event.user_id}",
-                            travel["text"],
-                            user_id=event.user_id,
-                            ip=event.ip_address,
-                            metadata={k: v for k, v in travel.items() if k != "text"},
-                        )
-                    )
-        if known is None:
-            dbs.add(
-                KnownAddress(
-                    user_id=event.user_id,
-                    ip_address=event.ip_address,
-                    first_seen=now,
-                    last_seen=now,
-                    latitude=place.latitude if place else None,
-                    longitude=place.longitude if place else None,
-                    place=place.name if place else None,
-                )
-            )
-        else:
-            known.last_seen, known.sign_ins = now, (known.sign_ins or 0) + 1
-    if known is None and has_history and config["SECURITY_NEW_IP_NOTICE"]:
-        found.append(
-            Detection(
-                "new_ip",
-                f"user:{event.user_id}",
-                f"first sign-in from {event.ip_address}",
-                user_id=event.user_id,
-                ip=event.ip_address,
-                metadata={"place": place.name if place else None},
-            )
-        )
-        if has_request_context():
-            flash(NEW_IP_NOTICE.format(ip=event.ip_address), "warning")
-    if has_request_context():
-        session[FINGERPRINT_KEY] = fingerprint()
-    return found
-
-
-def _impossible_travel(previous: KnownAddress, place: geo.Place, now, config) -> dict | None:
-    km = geo.distance_km(previous.latitude, previous.longitude, place.latitude, place.longitude)
-    hours = max((now - as_utc(previous.last_seen)).total_seconds(), 1.0) / 3600
-    speed = km / hours
-    if km < config["SECURITY_TRAVEL_MIN_KM"] or speed <= config["SECURITY_TRAVEL_MAX_KMH"]:
-        return None
-    return {
-        "text": f"{previous.place} to {place.name}: {km:.0f} km in {hours * 60:.0f} min ({speed:.0f} km/h)",
-        "km": round(km, 1),
-        "kmh": round(speed, 1),
-        "from_ip": previous.ip_address,
-        "from_place": previous.place,
-        "to_place": place.name,
-    }
-
-
-def fingerprint() -> list[str]:
-    """The request's IP and a short hash of its user agent."""
-    agent = request.user_agent.string or ""
-    return [request.remote_addr or "", hashlib.sha256(agent.encode()).hexdigest()[:16]]
 
 
 def check_session_change():
@@ -144,22 +44,21 @@ def check_session_change():
         changed = [
             name for name, old, new in zip(("ip", "user_agent"), before, now, strict=False) if old != new
         ]
-        report(
-            Detection(
-                "session_change",
-                f"user:{current_user.id}",
-                f"{' and '.join(changed)} changed during the session",
-                user_id=current_user.id,
-                metadata={
-                    "changed": ",".join(changed),
-                    "old_ip": before[0],
-                    "new_ip": now[0],
-                    "new_agent": now[1],
-                    "session": which,
-                    "action": action,
-                },
-            )
+        detection = Detection(
+            "session_change",
+            f"user:{current_user.id}",
+            f"{' and '.join(changed)} changed during the session",
+            user_id=current_user.id,
+            metadata={
+                "changed": ",".join(changed),
+                "old_ip": before[0],
+                "new_ip": now[0],
+                "new_agent": now[1],
+                "session": which,
+                "action": action,
+            },
         )
+        pipeline.submit([detection])
     if action == "logout":
         sign_out("session moved to another address or browser")
         flash("Your session was ended because it moved to another address or browser.", "warning")
