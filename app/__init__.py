@@ -11,10 +11,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import access, database, errors, input_limits, mail, navigation, security_headers
+from app import access, database, errors, input_limits, mail, navigation, request_pipeline, security_headers
 from app.auth import service as auth_service
 from app.config import ConfigError, core_config, gather_raw_config
-from app.extensions import cache, csrf, db, limiter, migrate
+from app.extensions import cache, db, limiter, migrate
 from app.plugin.loader import load_plugins, wire_plugins
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,27 +45,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         count = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    # 2. extensions (plugins' request guards first: a banned client gets no further than this)
-    app.before_request(access.run_request_guards)
+    # 2. the request pipeline (app/request_pipeline.py: routing, plugins' guards, CSRF, idle
+    # timeout, access; a banned client gets no further than the guards), then the extensions
+    # The limiter is one object per process: without this, init_app would inherit the switch an
+    # earlier app in the same process (a test) set.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    request_pipeline.init_app(app, registry)
     database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    csrf.init_app(app)
-    # The limiter is one object per process and init_app would inherit an earlier app's switch.
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    limiter.init_app(app)
-    # The core limiter carries only limits decorated onto views, and each decorated view checks
-    # its own limits when it runs; its per-request middleware check would be pure cost.
-    # (With RATELIMIT_ENABLED=false, init_app registers no hooks at all.)
-    if limiter._check_request_limit in app.before_request_funcs.get(None, []):
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
+    _configure_limiter(app)
     app.config.setdefault("CACHE_TYPE", "NullCache")
     app.config.setdefault("CACHE_NO_NULL_WARNING", True)
     cache.init_app(app)
     security_headers.init_app(app)
     mail.init_app(app)
 
-    # 3. core request guards and blueprints (order matters: idle timeout, then access)
+    # 3. sign-in, access levels and the core's blueprints
     auth_service.init_app(app)
     access.init_app(app)
     from app.account import bp as account_bp
@@ -85,6 +81,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _configure_limiter(app: Flask) -> None:
+    """The portal's one flask-limiter ``Limiter`` (``app.extensions.limiter``): its storage and
+    strategy count the security plugin's limits and the account notices, and views may decorate
+    themselves with ``limiter.limit``. A Redis that stops answering must fail fast, so that the
+    in-memory fallback takes over."""
+    if str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith(("redis", "rediss")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+    limiter.init_app(app)
 
 
 def _configure_logging(app: Flask) -> None:

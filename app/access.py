@@ -1,7 +1,7 @@
 """Deny-by-default access control: every endpoint needs a signed-in user unless declared otherwise.
 
 Views declare ``@public`` or ``@admin_only``; a blueprint declares a level for all its views with
-``protect_blueprint(bp, ADMIN)``. One ``before_request`` enforces it, so an admin page cannot be
+``protect_blueprint(bp, ADMIN)``. One hook of ``app.request_pipeline`` enforces it, so an admin page cannot be
 left open by forgetting a decorator: the URL-map test walks every rule against these levels.
 """
 
@@ -15,7 +15,6 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, reque
 from flask_login import current_user
 
 from app.events import EventType, Severity
-from app.plugin import first_hook_result
 from app.signals import emit_security_event
 
 PUBLIC, SIGNED_IN, ADMIN = "public", "signed_in", "admin"
@@ -68,11 +67,6 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
-def run_request_guards():
-    """before_request, registered first: let plugins stop a request before anything else runs."""
-    return first_hook_result("portal_request_guard")
-
-
 def enforce_access():
     """before_request: redirect anonymous users to sign-in, answer 403 to non-admins."""
     level = access_level(current_app, request.endpoint)
@@ -109,5 +103,5 @@ def safe_next_url(target: str | None) -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    """Make room for the blueprints' levels (enforce_access runs in app.request_pipeline)."""
     app.extensions["portal.access"] = {}
-    app.before_request(enforce_access)

@@ -37,7 +37,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# Bound in create_app with memory:// or REDIS_URL; plugins add limits to their own views.
+# The portal's one Limiter, bound in create_app to memory:// or REDIS_URL: its strategy
+# (``limiter.limiter``) counts the security plugin's limits and the account notices; views may
+# add limits of their own with ``@limiter.limit(...)``.
 limiter = Limiter(key_func=rate_limit_key)
 # flask-caching for view caching; NullCache until the cache plugin puts its backend behind it.
 cache = Cache()

@@ -55,7 +55,7 @@ class BoundedIntegerConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-def _not_found_unless_another_method_matches() -> None:
+def not_found_unless_another_method_matches() -> None:
     """Turn a 405 into a 404 when no rule of the other methods accepts the path's values."""
     error = request.routing_exception
     if not isinstance(error, MethodNotAllowed):
@@ -73,8 +73,8 @@ def _not_found_unless_another_method_matches() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Call before any route is added (rules pick their converter when they are added) and
-    before any other request hook (a guard must see the routing answer this module corrects)."""
+    """Call before any route is added (rules pick their converter when they are added). The
+    routing correction is the first hook of ``app.request_pipeline`` (a guard must see the
+    routing answer it corrects)."""
     app.json = BoundedJSONProvider(app)
     app.url_map.converters["int"] = BoundedIntegerConverter
-    app.before_request(_not_found_unless_another_method_matches)

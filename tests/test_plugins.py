@@ -9,7 +9,7 @@ from flask import Blueprint
 
 from app import ConfigError, create_app
 from app.config import Setting, as_int
-from app.plugin import Job, NavItem, Plugin
+from app.plugin import Job, NavItem, Plugin, RequestGuard
 from app.plugin.loader import ENTRY_POINT_GROUP, discover
 from tests.support.readme import entry_point_setup_cfg, example_files
 
@@ -353,7 +353,7 @@ def test_request_guards_run_before_csrf_and_access(tmp_path):
             return "blocked", 403
         return None
 
-    bouncer = Plugin(name="bouncer", hooks={"portal_request_guard": guard})
+    bouncer = Plugin(name="bouncer", guards=(RequestGuard("bouncer.blocklist", order=50, func=guard),))
     app = create_app(config(tmp_path, PORTAL_PLUGINS="bouncer", PORTAL_EXTRA_PLUGINS=[bouncer]))
     client = app.test_client()
     blocked = client.post("/auth/login", environ_base={"REMOTE_ADDR": "203.0.113.66"})

@@ -318,4 +318,8 @@ def test_exactly_the_credential_changes_are_guarded(app):
         "mfa.backup_codes",
         "mfa.disable",
         "mfa.admin_reset",
+        "mfa.rename_passkey",
+        "mfa.remove_passkey",
+        "mfa_api.register_options",
+        "mfa_api.register_verify",
     }

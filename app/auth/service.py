@@ -172,4 +172,4 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    app.before_request(enforce_idle_timeout)
+    # enforce_idle_timeout runs in app.request_pipeline, after the guards and CSRF

@@ -21,10 +21,16 @@ from app.auth.service import (
 from app.events import EventType, Severity
 from app.extensions import db
 from app.models import utcnow
-from app.plugin import first_hook_result
+from app.plugin import call_hook, first_hook_result
 from app.signals import emit_security_event
 
 GENERIC_FAILURE = "Invalid username or password."
+
+
+def _login_page(form: LoginForm, status: int = 200, **context):
+    """The sign-in page with what plugins add to it (``portal_login_options``: templates)."""
+    options = [template for answer in call_hook("portal_login_options") for template in answer]
+    return render_template("auth/login.html", form=form, login_options=options, **context), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,14 +55,13 @@ def login():
             )
             form.password.errors.append(GENERIC_FAILURE)
             # 401 lets the rate limiter count failed sign-ins only.
-            return render_template("auth/login.html", form=form, failed=True), 401
+            return _login_page(form, 401, failed=True)
         takeover = first_hook_result("portal_after_password", user=user, next_url=next_url)
         if takeover is not None:
             return takeover
         complete_login(user)
         return redirect(next_url or url_for("core.home"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    return _login_page(form, 400 if request.method == "POST" else 200)
 
 
 @bp.route("/logout", methods=["POST"])

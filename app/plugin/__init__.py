@@ -39,6 +39,23 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class RequestGuard:
+    """A check that every request meets before CSRF, the idle timeout and access control.
+
+    ``func`` takes no arguments and returns a response to answer the request with (it stops
+    there), or None to let it go on. The core runs the guards of all enabled plugins once per
+    request, lowest ``order`` first (ties in enable-list order); static files meet none.
+    ``name`` is ``<plugin>.<guard>``. ``when``, if given, is asked once at start-up with the app:
+    False leaves the guard out (a switched-off feature costs no call per request).
+    """
+
+    name: str
+    order: int
+    func: Callable[[], Any]
+    when: Callable[[Flask], bool] | None = None
+
+
+@dataclass(frozen=True)
 class Plugin:
     """One plugin. ``name`` is the package, blueprint, template folder and config prefix."""
 
@@ -55,6 +72,7 @@ class Plugin:
     setup: Callable[[Flask], None] | None = None  # request hooks and receivers; no DB, no threads
     cli: click.Group | None = None
     hooks: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    guards: tuple[RequestGuard, ...] = ()  # run early in every request; see RequestGuard
 
     @property
     def flag_name(self) -> str:
@@ -87,6 +105,7 @@ __all__ = [
     "Job",
     "NavItem",
     "Plugin",
+    "RequestGuard",
     "Setting",
     "call_hook",
     "first_hook_result",

@@ -17,7 +17,6 @@ import pluggy
 
 if TYPE_CHECKING:
     from flask.typing import ResponseReturnValue
-
     from app.account.sections import AccountSection
     from app.auth.reauth import SecondFactor
     from app.caching import CacheProvider
@@ -55,20 +54,22 @@ def portal_account_sections(user: User) -> Iterable[AccountSection]:
     """
 
 
+@hookspec
+def portal_login_options() -> Iterable[str]:
+    """Return the templates this plugin adds to the sign-in page /auth/login, below the form.
+
+    Each is included with the page's context (``form`` among it) and brings what it needs (a
+    button and a script file: no inline script passes the Content-Security-Policy), e.g. the
+    mfa plugin's passkey sign-in.
+    """
+
+
 @hookspec(firstresult=True)
 def portal_account_activity(user: User, limit: int) -> Iterable[Mapping] | None:
     """Return the newest ``limit`` security events of ``user``'s account, newest first.
 
     Mappings with 'created_at' (datetime), 'event_type', 'severity', 'description' and
     'ip_address'; None when this plugin records none.
-    """
-
-
-@hookspec(firstresult=True)
-def portal_request_guard() -> ResponseReturnValue | None:
-    """Return a response to answer the request with, before CSRF, idle-timeout and access checks.
-
-    Runs first for every request (IP blocks, bans, rate limits); None lets the request go on.
     """
 
 

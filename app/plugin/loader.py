@@ -4,6 +4,7 @@ entry-point group, filtered by the ordered enable list (PORTAL_PLUGINS) and each
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import pkgutil
 import re
@@ -16,7 +17,7 @@ from flask import Flask
 
 from app.api import API_PREFIX
 from app.config import ConfigError, as_bool, parse_settings
-from app.plugin import Plugin
+from app.plugin import Plugin, RequestGuard
 from app.plugin.manager import PortalPluginManager, build_manager
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,11 @@ class PluginRegistry:
 
     def jobs(self) -> list:
         return [job for plugin in self.enabled for job in plugin.jobs]
+
+    def guards(self) -> list[RequestGuard]:
+        """Every enabled plugin's guards, lowest order first (ties in enable-list order)."""
+        declared = [guard for plugin in self.enabled for guard in plugin.guards]
+        return sorted(declared, key=lambda guard: guard.order)  # sorted() is stable: ties keep order
 
 
 def _load_object(module_name: str) -> Plugin:
@@ -97,6 +103,7 @@ def _validate(plugin: Plugin, expected_name: str) -> None:
     # reported as that plugin's failure (and listed by `flask plugins list`).
     PortalPluginManager().add(plugin)
     _validate_blueprints(plugin)
+    _validate_guards(plugin)
     for job in plugin.jobs:
         if not job.name.startswith(f"{plugin.name}."):
             raise ConfigError(f"plugin {plugin.name!r}: job {job.name!r} must start with the plugin name")
@@ -120,6 +127,39 @@ def _validate_blueprints(plugin: Plugin) -> None:
                 f"plugin {name!r}: blueprint {blueprint.name!r} must have the url_prefix "
                 f"{' or '.join(prefixes)} (or a path below one), not {blueprint.url_prefix!r}"
             )
+
+
+def _validate_guards(plugin: Plugin) -> None:
+    """Each guard a RequestGuard named ``<plugin>.<guard>``, with a whole-number order and a
+    function the core can call with no arguments."""
+    name = plugin.name
+    seen: set[str] = set()
+    for guard in plugin.guards:
+        if not isinstance(guard, RequestGuard):
+            raise ConfigError(f"plugin {name!r}: guards must be RequestGuard(name, order, func), not {guard!r}")
+        if not guard.name.startswith(f"{name}.") or guard.name in seen:
+            raise ConfigError(f"plugin {name!r}: guard {guard.name!r} must be named {name}.<guard>, once")
+        seen.add(guard.name)
+        if not isinstance(guard.order, int) or isinstance(guard.order, bool):
+            raise ConfigError(f"plugin {name!r}: guard {guard.name!r} needs a whole-number order")
+        if guard.when is not None and not callable(guard.when):
+            raise ConfigError(f"plugin {name!r}: guard {guard.name!r}: when must be a function of the app")
+        if not callable(guard.func) or _required_parameters(guard.func):
+            raise ConfigError(
+                f"plugin {name!r}: guard {guard.name!r} must be a function the core calls with no arguments"
+            )
+
+
+def _required_parameters(func: Any) -> list[str]:
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: let it be called
+        return []
+    return [
+        p.name
+        for p in parameters
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
 
 def load_plugins(app: Flask, raw_config: dict[str, Any], extra: Iterable[Plugin] = ()) -> PluginRegistry:

@@ -67,3 +67,17 @@ class RegenerateForm(PortalForm):
 
 class ConfirmForm(PortalForm):
     """A POST-only action form: the CSRF token is all it carries."""
+
+
+class PasskeyRenameForm(PortalForm):
+    name = StringField(
+        "New name",
+        validators=[
+            DataRequired(message="Enter a name for the passkey."),
+            Length(max=64, message="A passkey's name has at most 64 characters."),
+        ],
+    )
+
+
+class PasskeyRemoveForm(PortalForm):
+    """A POST-only action form: the CSRF token is all it carries."""

@@ -1,10 +1,11 @@
-"""MFA tables: one secret row per user (seed table ``auth_mfa_secrets``) and hashed backup codes."""
+"""MFA tables: one secret row per user (seed table ``auth_mfa_secrets``), hashed backup codes and
+passkeys (WebAuthn credentials)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -40,3 +41,28 @@ class MfaBackupCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(255))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The WebAuthn limit on a credential id's length (a longer one is refused at registration).
+MAX_CREDENTIAL_ID_BYTES = 1023
+MAX_PASSKEY_NAME = 64
+
+
+class MfaPasskey(db.Model):
+    """A passkey: a WebAuthn credential's id and public key (COSE, as the authenticator gave it),
+    its signature counter, how it is reached (transports) and the name the user gave it."""
+
+    __tablename__ = "auth_mfa_passkeys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(MAX_CREDENTIAL_ID_BYTES), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(2048))
+    # The user handle sent at registration: a discoverable credential hands it back at sign-in.
+    user_handle: Mapped[bytes] = mapped_column(LargeBinary(64))
+    # The authenticator's signature counter; a later answer with one not above it is a clone's.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    transports: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    name: Mapped[str] = mapped_column(String(MAX_PASSKEY_NAME))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.access import PUBLIC, access_level, wants_json
 from app.api import json_error
 from plugins.mfa import service
+from plugins.mfa.blueprints import bp
 
 # What such a user may still reach besides public pages: enrolment (and the re-authentication
 # it may ask for), their status, signing out.
@@ -25,7 +26,7 @@ def require_enrolment():
         return None
     if access_level(current_app, endpoint) == PUBLIC:
         return None
-    if service.is_enabled(current_user.id):
+    if service.has_second_factor(current_user.id):  # TOTP on, or a passkey
         return None
     if wants_json():
         return json_error("set up two-factor sign-in first at /mfa/setup", status=403)
@@ -34,5 +35,9 @@ def require_enrolment():
     return redirect(url_for("mfa.setup", next=next_url))
 
 
+# Registered with the plugin's blueprint: it runs after the core's hooks (access control first).
+bp.before_app_request(require_enrolment)
+
+
 def init_app(app: Flask) -> None:
-    app.before_request(require_enrolment)
+    """Nothing per app: the policy is registered with the blueprint above."""

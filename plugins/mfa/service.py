@@ -1,7 +1,8 @@
 """MFA service: enrolment, turning off, admin reset and unlock, key rotation, status and adoption.
 
-Public functions other code may call: ``is_enabled``, ``status`` and ``adoption`` (the figures
-the security dashboard shows, also published as ``portal_mfa_adoption()``).
+Public functions other code may call: ``is_enabled`` (TOTP), ``has_second_factor`` (TOTP or a
+passkey), ``status`` and ``adoption`` (the figures the security dashboard shows, also published
+as ``portal_mfa_adoption()``; a user with a passkey counts as enrolled).
 Time-dependent functions take ``now`` so tests pass explicit times instead of sleeping.
 """
 
@@ -21,7 +22,8 @@ from app.signals import emit_security_event
 from plugins.mfa import backup
 from plugins.mfa.checks import active_lock, emit_failure, get_record, normalize_code
 from plugins.mfa.crypto import SecretUnreadable, decrypt_secret, encrypt_secret, reencrypt
-from plugins.mfa.models import MfaBackupCode, MfaSecret
+from plugins.mfa.models import MfaBackupCode, MfaPasskey, MfaSecret
+from plugins.mfa.passkey_store import has_passkey
 from plugins.mfa.totp import TOTP_PATTERN, match_code, new_secret
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,11 @@ def is_enabled(user_id: int) -> bool:
             db.select(MfaSecret.id).where(MfaSecret.user_id == user_id, MfaSecret.is_enabled.is_(True))
         )
     )
+
+
+def has_second_factor(user_id: int) -> bool:
+    """Whether the user has TOTP on or a passkey: either is the second step after a password."""
+    return is_enabled(user_id) or has_passkey(user_id)
 
 
 def required_for(user: User) -> bool:
@@ -200,22 +207,30 @@ def status(user: User, now: datetime | None = None) -> dict[str, Any]:
 
 
 def adoption() -> dict[str, Any]:
-    """Active users with MFA on, overall and by role, from one grouped query."""
-    enabled = db.and_(MfaSecret.user_id == User.id, MfaSecret.is_enabled.is_(True))
+    """Active users with MFA (TOTP on or a passkey), overall and by role, from one grouped query."""
+    totp = db.exists().where(MfaSecret.user_id == User.id, MfaSecret.is_enabled.is_(True))
+    passkey = db.exists().where(MfaPasskey.user_id == User.id)
     rows = db.session.execute(
-        db.select(User.role, db.func.count(User.id), db.func.count(MfaSecret.id))
-        .outerjoin(MfaSecret, enabled)
+        db.select(
+            User.role,
+            db.func.count(User.id),
+            db.func.sum(db.case((db.or_(totp, passkey), 1), else_=0)),
+            db.func.sum(db.case((passkey, 1), else_=0)),
+        )
         .where(User.active.is_(True))
         .group_by(User.role)
     ).all()
     by_role = {role.value: {"users": 0, "enabled": 0} for role in Role}
-    for role, users, with_mfa in rows:
-        by_role[role] = {"users": users, "enabled": with_mfa}
+    with_passkey = 0
+    for role, users, with_mfa, passkeys in rows:
+        by_role[role] = {"users": users, "enabled": int(with_mfa or 0)}
+        with_passkey += int(passkeys or 0)
     total = sum(item["users"] for item in by_role.values())
     on = sum(item["enabled"] for item in by_role.values())
     return {
         "total_users": total,
         "enabled_users": on,
+        "passkey_users": with_passkey,
         "ratio": round(on / total, 4) if total else 0.0,
         "by_role": by_role,
         "required_roles": list(current_app.config["MFA_REQUIRED_ROLES"]),

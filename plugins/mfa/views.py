@@ -16,7 +16,7 @@ from app.auth.service import complete_login, emit_wrong_password, end_other_sess
 from app.events import EventType, Severity
 from app.models import utcnow
 from app.signals import emit_security_event
-from plugins.mfa import backup, pending, service, throttle
+from plugins.mfa import backup, passkey_store, pending, service, throttle
 from plugins.mfa.blueprints import bp
 from plugins.mfa.checks import active_lock, get_record, verify_code
 from plugins.mfa.forms import ConfirmForm, DisableForm, RegenerateForm, SetupForm, VerifyForm
@@ -63,6 +63,19 @@ def _locked(until: datetime):
     )
     response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def _verify_page(form: VerifyForm, user, status: int = 200):
+    """The second step: a passkey button for a user with a passkey, the code form unless the
+    passkey is all the user has (a code cannot stand in for it)."""
+    has_passkey = passkey_store.has_passkey(user.id)
+    page = render_template(
+        "mfa/verify.html",
+        form=form,
+        has_totp=service.is_enabled(user.id) or not has_passkey,
+        has_passkey=has_passkey,
+    )
+    return page, status
 
 
 @bp.route("/")
@@ -173,7 +186,7 @@ def verify():
     form = VerifyForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("mfa/verify.html", form=form), 400
+            return _verify_page(form, state.user, 400)
         result = verify_code(state.user, form.code.data, stage="sign-in")
         if result.ok:
             complete_login(state.user)
@@ -186,10 +199,10 @@ def verify():
             return _locked(result.locked_until)
         if result.unreadable:
             form.code.errors.append(UNREADABLE)
-            return render_template("mfa/verify.html", form=form), 503
+            return _verify_page(form, state.user, 503)
         form.code.errors.append(WRONG_CODE)
-        return render_template("mfa/verify.html", form=form), 401
+        return _verify_page(form, state.user, 401)
     locked = active_lock(get_record(state.user.id), utcnow())
     if locked:
         return _locked(locked)
-    return render_template("mfa/verify.html", form=form)
+    return _verify_page(form, state.user)

@@ -39,13 +39,17 @@ def stats():
     """Per-endpoint figures, totals and a trend for a range (default: the last 24 hours)."""
     now = datetime.now(UTC)
     end = parse_moment("end", now)
+    # The range is checked before the default start is worked out from end: a day before
+    # 0001-01-01 is no datetime (OverflowError, a 500).
+    if not 1971 <= end.year <= 9998:
+        fail("start and end must lie between 1971 and 9998", "end")
     start = parse_moment("start", end - timedelta(days=1))
+    if start.year < 1971:
+        fail("start and end must lie between 1971 and 9998", "start")
     if start >= end:
         fail("start must be before end", "start")
     if end - start > MAX_RANGE:
         fail("the range from start to end may span at most 400 days", "start")
-    if start.year < 1971 or end.year > 9998:
-        fail("start and end must lie between 1971 and 9998", "start" if start.year < 1971 else "end")
     endpoint = request.args.get("endpoint")
     if endpoint is not None and (not endpoint or len(endpoint) > 255):
         fail("endpoint must be a route rule of 1 to 255 characters, e.g. /plans/", "endpoint")

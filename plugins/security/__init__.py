@@ -24,6 +24,8 @@ bp = Blueprint("security", __name__, url_prefix="/security", template_folder="te
 protect_blueprint(bp, ADMIN)
 
 views.register(bp)
+# The limits' headers, and a sign-in attempt charged only once the view has answered.
+bp.after_app_request(limiting.finish_limits)
 
 NAV_ITEMS = (NavItem("IP bans", "security.bans", admin=True, order=330), *threats.NAV_ITEMS)
 OPENAPI_PARTS = (api.openapi, threats.threat_openapi)
@@ -35,7 +37,6 @@ def setup(app: Flask) -> None:
     # The security-event pipeline: the audit log's events go on to detection, alerts, responses.
     audit.setup(app, next_stage=pipeline.process)
     rejection.setup(app)
-    guard.setup(app)
     limiting.setup(app)
     inspection.setup(app)
     threats.setup_threats(app)
@@ -56,9 +57,6 @@ def openapi() -> dict:
 
 
 HOOKS = {
-    # Limits, bans and inspection see a request before the access guard turns an anonymous
-    # flood of protected URLs into cheap-looking redirects, and before the CSRF check.
-    "portal_request_guard": guard.run_guards,
     "portal_nav_items": nav_items,
     "portal_openapi": openapi,
     "portal_account_activity": account.account_activity,
@@ -73,4 +71,7 @@ plugin = Plugin(
     setup=setup,
     cli=command_group(threats.THREAT_COMMANDS),
     hooks=HOOKS,
+    # Limits, bans and inspection see a request before the access guard turns an anonymous
+    # flood of protected URLs into cheap-looking redirects, and before the CSRF check.
+    guards=guard.GUARDS,
 )

@@ -1,37 +1,24 @@
-"""The plugin's answer to the core's ``portal_request_guard`` hook (the first thing every request
-meets): its guards in order (IP blocks, bans, rate limits, inspection...). Each guard returns a
-response to stop the request, or None to let it through."""
+"""The security plugin's request guards, declared to the core (``Plugin.guards``), which runs
+them before CSRF, the idle timeout and access control, lowest order first. Each returns a
+response to stop the request, or None to let it through. The orders leave room between them
+for other plugins' guards."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Flask, current_app, request
-from flask.typing import ResponseReturnValue
-
-from plugins.security import repeats
-
-Guard = Callable[[], ResponseReturnValue | None]
+from app.plugin import RequestGuard
+from plugins.security import inspection, limiting, repeats
+from plugins.security.threats import THREAT_GUARDS
 
 
-def add_guard(app: Flask, guard: Guard, order: int) -> None:
-    """Run ``guard`` early in every request; lower ``order`` runs first."""
-    guards = app.extensions["security"].setdefault("guards", [])
-    guards.append((order, guard))
-    guards.sort(key=lambda item: item[0])
+def sweep_repeats() -> None:
+    """Write the counts of repeated detections whose window has closed (never stops a request)."""
+    repeats.sweep()
 
 
-def run_guards() -> ResponseReturnValue | None:
-    endpoint = request.endpoint
-    if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
-        return None  # static files are exempt from every guard (unknown URLs are not: scanners)
-    repeats.sweep()  # write the counts of repeated detections whose window has closed
-    for _, guard in current_app.extensions["security"]["guards"]:
-        response = guard()
-        if response is not None:
-            return response
-    return None
-
-
-def setup(app: Flask) -> None:
-    app.extensions["security"].setdefault("guards", [])
+GUARDS: tuple[RequestGuard, ...] = (
+    RequestGuard("security.repeats", order=0, func=sweep_repeats),
+    *THREAT_GUARDS,  # order 10: count the request, refuse a blocked IP
+    RequestGuard("security.bans", order=20, func=limiting.check_ban),
+    RequestGuard("security.rate_limits", order=30, func=limiting.check_limits, when=limiting.enabled),
+    RequestGuard("security.inspection", order=40, func=inspection.inspect_request),
+)

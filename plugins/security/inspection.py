@@ -13,7 +13,6 @@ from app.access import wants_json
 from app.auth.service import keyed_digest
 from app.events import EventType, Severity
 from plugins.security.audit import log_event
-from plugins.security.guard import add_guard
 from plugins.security.patterns import classify, dangerous_upload
 from plugins.security.sanitize import clean_text, is_secret_key
 
@@ -184,4 +183,4 @@ def _blocked():
 def setup(app: Flask) -> None:
     app.extensions["security"]["inspected_headers"] = _environ_keys(app.config["SECURITY_INSPECT_HEADERS"])
     app.extensions["security"]["inspected_clean"] = set()
-    add_guard(app, inspect_request, order=30)
+    # inspect_request is the plugin's guard at order 40 (plugins/security/guard.py)

@@ -1,56 +1,78 @@
-"""Rate limiting with flask-limiter: a limiter of this plugin's own per app, whose default limits
-apply the named policies to every endpoint (static files and exempt endpoints aside).
+"""Rate limiting: the named policies' general limit on every endpoint (static files and exempt
+endpoints aside), counted with `limits` on the strategy and storage of the portal's one
+flask-limiter ``Limiter`` (``app.extensions.limiter``); wrong passwords and codes are
+failures.py's.
 
-The core's ``app.extensions.limiter`` stays for views that decorate themselves (e.g. MFA); its
-rejections reach the same 429 handling through the error handler registered here.
+Why not flask-limiter's own per-request check: it runs as a before_request of its own (its
+place in the request could not be the guard's), it has no dry run, and resolving the default
+limits per request (filtering, parsing the limit string, its request context) cost as much as
+the counting itself. Its strategy counts here with the key and the headers flask-limiter would
+use, so a view decorated with ``limiter.limit`` and these limits share storage and meaning.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import Flask, current_app, g, request
-from flask_limiter import HeaderNames, Limit, Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter import HeaderNames, RateLimitExceeded
 from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import RateLimiter
 
+from app.extensions import limiter as core_limiter
 from app.extensions import rate_limit_key
 from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
-from plugins.security.guard import add_guard
 from plugins.security.rejection import note_dry_run, reject, route_name, too_many_requests
 
 BREACH_SCOPE = "security-breaches"
 KEY_PREFIX = "security"
-CHECKED = "_security_limits_checked"  # set in g when this request went through the limiter
+GENERAL = "security_general_limit"  # g: the general limit this request was counted under
+GUESS = "_security_limits_checked"  # g: this request's guess took its places (failures.py)
+# After a storage error, count in memory for this long before asking the storage again.
+RETRY_STORAGE_AFTER_S = 10.0
 log = logging.getLogger(__name__)
 
 
-def build_limiter(app: Flask) -> Limiter:
-    """This app's limiter: the general policy limit (wrong answers are failures.py's)."""
-    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
-    # A Redis that stops answering must fail fast so that the in-memory fallback takes over.
-    options = (
-        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if uri.startswith(("redis", "rediss")) else {}
-    )
-    return Limiter(
-        key_func=rate_limit_key,
-        key_prefix=KEY_PREFIX,
-        request_identifier=request_identity,
-        storage_uri=uri,
-        storage_options=options,
-        in_memory_fallback_enabled=True,
-        headers_enabled=True,
-        # Wrong passwords and codes are limited by failures.py, which reserves before the check.
-        default_limits=[
-            Limit(policies.general_limit, scope=policies.general_scope, exempt_when=policies.general_exempt),
-        ],
-    )
+class Counting:
+    """The strategy the limits count on: the Limiter's, or one of the same kind on memory for
+    RETRY_STORAGE_AFTER_S after the storage failed to answer (a Redis that went away)."""
+
+    def __init__(self, primary: RateLimiter) -> None:
+        self.primary = primary
+        self.fallback = type(primary)(MemoryStorage())
+        self.down_until = 0.0
+
+    def strategy(self) -> RateLimiter:
+        return self.fallback if time.monotonic() < self.down_until else self.primary
+
+    def failed(self, strategy: RateLimiter) -> None:
+        if strategy is self.primary:
+            log.warning("rate-limit storage unreachable; counting in memory for a while", exc_info=True)
+            self.down_until = time.monotonic() + RETRY_STORAGE_AFTER_S
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The general limit one request was counted under (for its headers and its refusal)."""
+
+    strategy: RateLimiter
+    item: RateLimitItem
+    args: tuple[str, str, str]
+    admitted: bool
+
+
+def enabled(app: Flask) -> bool:
+    """The rate-limit guard runs when RATE_LIMIT_ENABLED and the Limiter is on (RATELIMIT_ENABLED)."""
+    return bool(app.config["RATE_LIMIT_ENABLED"] and app.config["RATELIMIT_ENABLED"])
 
 
 def request_identity() -> str:
-    """The limiter's name for the request: its endpoint, or "<unmatched>" for a URL with no route."""
+    """The limit's name for the request: its endpoint, or "<unmatched>" for a URL with no route."""
     return route_name()
 
 
@@ -72,30 +94,26 @@ def check_ban():
 
 
 def check_limits():
-    """Guard: run the limiter's check; reject (or, in dry-run mode, only log) a breach."""
+    """Guard: take a guess's places, or count the request under the general limit; reject (or,
+    in dry-run mode, only log) a breach."""
     if policies.no_limit_applies():
-        # A sign-in page's GET or an exempt endpoint: each default limit would exempt it, and
-        # asking flask-limiter to find that out costs a third of this plugin's time per request.
-        return None
-    if not policies.is_guess() and count_general_limit():
-        return None
-    g.setdefault(CHECKED, True)
+        return None  # a sign-in page's GET or an exempt endpoint: no limit counts it
     if policies.is_guess():
+        g.setdefault(GUESS, True)
         response, by_address = failures.reserve()
         if by_address:
             escalate()
         return response
-    for check in _state()["limiter_checks"]:
-        try:
-            check()
-        except RateLimitExceeded as exceeded:
-            if current_app.config["RATE_LIMIT_DRY_RUN"]:
-                note_dry_run(exceeded)
-                continue
-            response = reject(exceeded, _state()["limiter"].current_limit)
-            escalate()
-            return response
-    return None
+    counted = count_general_limit()
+    if counted is None or counted.admitted:
+        return None
+    identifier, limit_text = counted.args[1], str(counted.item)
+    if current_app.config["RATE_LIMIT_DRY_RUN"]:
+        note_dry_run(identifier, limit_text)
+        return None
+    response = reject(identifier, limit_text, retry_after=_seconds_to_reset(counted))
+    escalate()
+    return response
 
 
 @lru_cache(maxsize=64)
@@ -103,42 +121,65 @@ def _parsed(limit: str) -> RateLimitItem:
     return parse(limit)
 
 
-def count_general_limit() -> bool:
-    """Count a request under the general policy limit (not a guess) straight on the limiter's
-    strategy, with the key flask-limiter would use; True when it is within the limit. False
-    sends the request through flask-limiter's own check: a breach (for its exception, dry run
-    and logging), or a storage in trouble (it falls back to memory, and finds out when the
-    storage is back). Resolving the default limits per request in flask-limiter (filtering,
-    parsing the limit string, its request context) cost as much as the counting itself."""
-    limiter: Limiter = _state()["limiter"]
-    strategy = limiter.limiter
-    if strategy is not _state()["primary_strategy"]:
-        return False  # the storage is down: flask-limiter's fallback and recovery check
+def count_general_limit() -> Counted | None:
+    """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
+    default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
+    None when no storage answered (the request goes on uncounted rather than failing)."""
+    counting: Counting = _state()["counting"]
     policy, limit = policies.current_policy()
     item = _parsed(limit)
-    args = [KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy}"]
-    try:
-        if not strategy.hit(item, *args):
-            return False
-    except Exception:
-        return False
-    g.security_general_limit = RequestLimit(limiter, item, args, False, False)
-    return True
+    args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy}")
+    for _ in range(2):  # the storage, then memory if the storage just failed
+        strategy = counting.strategy()
+        try:
+            admitted = strategy.hit(item, *args)
+        except Exception:
+            counting.failed(strategy)
+            continue
+        counted = g.setdefault(GENERAL, Counted(strategy, item, args, admitted))
+        return counted
+    return None
 
 
-def general_limit_headers(response):
-    """flask-limiter's headers (and the IETF ones) for a request counted by count_general_limit."""
-    current: RequestLimit = g.security_general_limit
+def _seconds_to_reset(counted: Counted) -> int | None:
     try:
-        reset_at, remaining = current.reset_at, current.remaining
+        reset_at = counted.strategy.get_window_stats(counted.item, *counted.args).reset_time
+    except Exception:  # the storage went away between the count and now
+        return None
+    return max(1, int(reset_at - time.time()))
+
+
+def general_limit_headers(response, counted: Counted):
+    """flask-limiter's headers (and the IETF ones) for a request counted under the general limit."""
+    try:
+        stats = counted.strategy.get_window_stats(counted.item, *counted.args)
     except Exception:  # headers are a courtesy; a storage hiccup must not fail the response
         return response
+    reset_at, remaining = int(stats.reset_time), max(0, stats.remaining)
+    amount, window = counted.item.amount, counted.item.get_expiry()
     headers = response.headers
-    headers.add(HeaderNames.LIMIT.value, str(current.limit.amount))
+    headers.add(HeaderNames.LIMIT.value, str(amount))
     headers.add(HeaderNames.REMAINING.value, str(remaining))
     headers.add(HeaderNames.RESET.value, str(reset_at))
-    headers.set(HeaderNames.RETRY_AFTER.value, str(int(reset_at - time.time())))
-    return ietf_headers(response, current)
+    reset = max(0, int(reset_at - time.time()))
+    if response.status_code == 429 and "Retry-After" in headers:
+        reset = max(reset, int(headers["Retry-After"]))
+    headers.set(HeaderNames.RETRY_AFTER.value, str(reset))
+    name = policies.current_policy()[0].lower()
+    headers["RateLimit-Policy"] = f'"{name}";q={amount};w={window}'
+    headers["RateLimit"] = f'"{name}";r={remaining};t={reset}'
+    return response
+
+
+def finish_limits(response):
+    """after_app_request: settle a guess (its places stay only if it was wrong) and add the
+    limit's headers; a request that no limit counted gets none."""
+    counted = g.get(GENERAL)
+    if counted is not None:
+        return general_limit_headers(response, counted)
+    if g.get(GUESS):
+        return failures.settle(response)
+    return response
 
 
 def escalate() -> None:
@@ -147,7 +188,8 @@ def escalate() -> None:
     ip = request.remote_addr
     if not config["SECURITY_BAN_ENABLED"] or not ip:
         return
-    strategy = _state()["limiter"].limiter  # the in-memory fallback while the storage is down
+    counting: Counting = _state()["counting"]
+    strategy = counting.strategy()
     threshold = parse(config["SECURITY_BAN_THRESHOLD"])
     try:
         # The Nth breach within the window (threshold "N per window") bans.
@@ -156,7 +198,8 @@ def escalate() -> None:
         )
         if exhausted:
             strategy.clear(threshold, BREACH_SCOPE, ip)
-    except Exception:  # the limiter notices a dead storage on the next request and falls back
+    except Exception:  # the next count notices a dead storage and falls back
+        counting.failed(strategy)
         log.warning("could not count a rate-limit breach for %s", ip, exc_info=True)
         return
     if exhausted:
@@ -164,70 +207,25 @@ def escalate() -> None:
 
 
 def handle_core_limiter(exceeded: RateLimitExceeded):
-    """Error handler for limits raised inside views (the core limiter's decorated limits)."""
-    from app.extensions import limiter as core_limiter
-
-    return reject(exceeded, core_limiter.current_limit)
-
-
-def ietf_headers(response, current: RequestLimit | None = None):
-    """Add the IETF ``RateLimit`` and ``RateLimit-Policy`` fields next to flask-limiter's."""
-    state = current_app.extensions["security"]
+    """Error handler for limits raised inside views (``@limiter.limit`` on the one Limiter)."""
     try:
-        current = current or state["limiter"].current_limit
-        if current is None:
-            return response
-        name = policies.current_policy()[0].lower()
-        window = current.limit.get_expiry()
-        reset = max(0, int(current.reset_at - time.time()))
-    except Exception:  # headers are a courtesy; a storage hiccup must not fail the response
-        return response
-    response.headers["RateLimit-Policy"] = f'"{name}";q={current.limit.amount};w={window}'
-    response.headers["RateLimit"] = f'"{name}";r={max(0, current.remaining)};t={reset}'
-    return response
+        identifier = exceeded.limit.key_func()
+    except Exception:  # a key function that needs a request detail that is not there
+        identifier = f"ip:{request.remote_addr}"
+    current = core_limiter.current_limit
+    retry_after = None
+    if current is not None:
+        try:
+            retry_after = max(1, int(current.reset_at - time.time()))
+        except Exception:  # the storage went away between the check and now
+            retry_after = None
+    return reject(identifier, str(exceeded.limit.limit), retry_after=retry_after)
 
 
 def setup(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, handle_core_limiter)
-    add_guard(app, check_ban, order=10)
-    if not app.config["RATE_LIMIT_ENABLED"]:
+    if not enabled(app):
         return
     failures.setup(app)
-    limiter = build_limiter(app)
-    hooks = {
-        "before": app.before_request_funcs.setdefault(None, []),
-        "after": app.after_request_funcs.setdefault(None, []),
-        "teardown": app.teardown_request_funcs.setdefault(None, []),
-    }
-    existing = {kind: list(funcs) for kind, funcs in hooks.items()}
-    limiter.init_app(app)
-    # flask-limiter's own hooks are taken out and run only for a request whose limits were
-    # checked: the check runs inside the early guard (for dry-run and bans), and a request that
-    # no limit counts (most of them on sign-in pages) needs neither its headers nor its clean-up.
-    added = {kind: [hook for hook in funcs if hook not in existing[kind]] for kind, funcs in hooks.items()}
-    for kind, funcs in added.items():
-        for hook in funcs:
-            hooks[kind].remove(hook)
-
-    def finish_limits(response):
-        if not g.get(CHECKED):
-            if "security_general_limit" in g:
-                return general_limit_headers(response)
-            return response
-        if policies.is_guess():
-            return failures.settle(response)
-        for hook in reversed(added["after"]):  # Flask's order for after_request functions
-            response = hook(response)
-        return ietf_headers(response)  # after flask-limiter's, to see the limit it chose
-
-    def release_limits(error: BaseException | None = None) -> None:
-        if g.get(CHECKED):
-            for hook in added["teardown"]:
-                hook(error)
-
-    app.after_request(finish_limits)
-    app.teardown_request(release_limits)
-    app.extensions["security"].update(
-        limiter=limiter, limiter_checks=added["before"], primary_strategy=limiter.limiter
-    )
-    add_guard(app, check_limits, order=20)
+    # Captured per app: the Limiter is one object per process (tests build many apps).
+    app.extensions["security"].update(limiter=core_limiter, counting=Counting(core_limiter.limiter))

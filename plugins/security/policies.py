@@ -51,17 +51,6 @@ def current_policy() -> tuple[str, str]:
     return g.security_policy
 
 
-# --- the pieces of the flask-limiter limits ---------------------------------------------------
-
-
-def general_limit() -> str:
-    return current_policy()[1]
-
-
-def general_scope(endpoint: str) -> str:
-    return current_policy()[0]
-
-
 def general_exempt() -> bool:
     """Sign-in and second-factor endpoints count wrong answers only (see failures.py); exempt
     endpoints count nothing. Showing a sign-in or code form never counts."""

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from flask import Flask, current_app, jsonify, render_template, request
-from flask_limiter import RateLimitExceeded
 
 from app.access import wants_json
 from app.database import upsert_insert
@@ -31,13 +29,6 @@ def route_name() -> str:
 
 
 FLUSHER = "rate_limit_rejections"
-
-
-def _identifier(exceeded: RateLimitExceeded) -> str:
-    try:
-        return clean_text(exceeded.limit.key_func(), 120)
-    except Exception:  # a key function that needs a request detail that is not there
-        return f"ip:{request.remote_addr}"
 
 
 class RejectionCounts:
@@ -104,17 +95,11 @@ def setup(app: Flask) -> None:
     )
 
 
-def reject(exceeded: RateLimitExceeded, current=None):
-    """Record a rejection everywhere it is counted and build the 429 response."""
-    identifier = _identifier(exceeded)
-    limit_text = str(exceeded.limit.limit)
+def reject(identifier: str, limit_text: str, retry_after: int | None = None):
+    """Record a rejection of ``identifier`` (``user:<id>``, ``ip:<addr>``) under the limit
+    ``limit_text`` everywhere it is counted, and build the 429 response."""
+    identifier = clean_text(identifier, 120)
     record_rejection(identifier, limit_text)
-    retry_after = None
-    if current is not None:
-        try:
-            retry_after = max(1, int(current.reset_at - time.time()))
-        except Exception:  # the storage went away between the check and now
-            retry_after = None
     return too_many_requests(
         "Too many requests. Please wait a moment and try again.",
         retry_after=retry_after,
@@ -140,20 +125,20 @@ def record_rejection(identifier: str, limit_text: str) -> None:
     )
 
 
-def note_dry_run(exceeded: RateLimitExceeded) -> None:
+def note_dry_run(identifier: str, limit_text: str) -> None:
     """Dry-run mode: log what would have been rejected, let the request through."""
-    identifier = _identifier(exceeded)
+    identifier = clean_text(identifier, 120)
     endpoint = route_name()
     log_event(
         EventType.SUSPICIOUS_ACTIVITY,
         Severity.LOW,
-        description=f"rate limit would reject on {endpoint} ({exceeded.limit.limit}); dry run",
+        description=f"rate limit would reject on {endpoint} ({limit_text}); dry run",
         metadata={
             "reason": "rate_limit",
             "dry_run": True,
             "identifier": identifier,
             "endpoint": endpoint,
-            "limit": str(exceeded.limit.limit),
+            "limit": limit_text,
         },
     )
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.plugin import NavItem
-from plugins.security.guard import add_guard
+from app.plugin import NavItem, RequestGuard
 from plugins.security.threats import models as models  # noqa: F401  (registers the tables)
 from plugins.security.threats.api import api_bp
 from plugins.security.threats.blocking import refuse_blocked_ip
@@ -39,19 +38,23 @@ def _early_guard():
     return refuse_blocked_ip()
 
 
+# Early among the plugin's request guards: a blocked client gets no further.
+THREAT_GUARDS = (RequestGuard("security.threats", order=10, func=_early_guard),)
+# After the core's hooks (the idle timeout and access control come first).
+bp.before_app_request(check_session_change)
+
+
 def setup_threats(app: Flask) -> None:
     """Connect the request hooks on ``app`` (events reach the pipeline from the audit log)."""
     check_smtp_settings(app.config)
     setup_traffic(app)
-    # First of the plugin's request guards: a blocked client gets no further.
-    add_guard(app, _early_guard, order=0)
-    app.before_request(check_session_change)
 
 
 __all__ = [
     "NAV_ITEMS",
     "THREAT_BLUEPRINTS",
     "THREAT_COMMANDS",
+    "THREAT_GUARDS",
     "THREAT_JOBS",
     "THREAT_SETTINGS",
     "setup_threats",

@@ -1,0 +1,55 @@
+"""The request pipeline: every before_request hook of the core, in the order a request meets them.
+
+1. routing (``app.input_limits``): a 405 that no other method would answer becomes a 404, so
+   that the guards see the routing answer the client will get;
+2. the plugins' request guards (``Plugin.guards``, lowest order first; static files meet none);
+3. CSRF (flask-wtf's own check);
+4. the idle timeout (``app.auth.service``);
+5. access control (``app.access``: sign-in, admin).
+
+Then the plugins' own per-request hooks (``blueprint.before_app_request``), registered with
+their blueprints after the core's, in enable-list order. Nothing else adds a before_request.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+
+from app import access, input_limits
+from app.auth import service as auth_service
+from app.extensions import csrf
+from app.plugin import RequestGuard
+from app.plugin.loader import PluginRegistry
+
+GUARDS = "portal.guards"
+
+
+def init_app(app: Flask, registry: PluginRegistry) -> None:
+    """Register the core's hooks in the order above; collect and sort the guards once."""
+    guards = tuple(guard for guard in registry.guards() if guard.when is None or guard.when(app))
+    app.extensions[GUARDS] = guards
+    app.before_request(input_limits.not_found_unless_another_method_matches)
+    if guards:
+        app.before_request(run_guards)
+    csrf.init_app(app)
+    app.before_request(auth_service.enforce_idle_timeout)
+    app.before_request(access.enforce_access)
+
+
+def guards(app: Flask) -> tuple[RequestGuard, ...]:
+    """The guards ``app`` runs, in the order it runs them (``flask plugins list`` shows them)."""
+    return app.extensions[GUARDS]
+
+
+def run_guards() -> ResponseReturnValue | None:
+    """Run each guard until one answers; static files are exempt from every guard (a URL that
+    matches no route is not: scanners probe those)."""
+    endpoint = request.endpoint
+    if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
+        return None
+    for guard in current_app.extensions[GUARDS]:
+        response = guard.func()
+        if response is not None:
+            return response
+    return None
