@@ -184,6 +184,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_IDLE_TIMEOUT_MINUTES", 30, as_int(1, 24 * 60), "sign out after this idle time"),
     Setting("SESSION_MAX_AGE_HOURS", 12, as_int(1, 24 * 30), "sign out this long after sign-in"),
     Setting(
+        "SESSION_RECHECK_SECONDS",
+        5,
+        as_int(0, 3600),
+        "trust a process's reading of a session this long without a change (0: read it every request)",
+    ),
+    Setting(
         "REAUTH_TIMEOUT_SECONDS", 300, as_int(30, 24 * 3600), "sensitive changes need a sign-in this recent"
     ),
     Setting(
