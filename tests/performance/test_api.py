@@ -67,4 +67,3 @@ def test_openapi_describes_the_route(client):
     assert {p["name"] for p in operation["parameters"]} == {"start", "end", "endpoint"}
     assert {"200", "400", "401", "403"} <= set(operation["responses"])
     assert "PerformanceStats" in document["components"]["schemas"]
-
