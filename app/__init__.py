@@ -89,7 +89,9 @@ def _configure_limiter(app: Flask) -> None:
     themselves with ``limiter.limit``. A Redis that stops answering must fail fast, so that the
     in-memory fallback takes over."""
     if str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith(("redis", "rediss")):
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+        )
     limiter.init_app(app)
 
 

@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 from app.database import engine_options
 from app.keys import KeyFileError, derive, instance_secret
+from app.limit_storage import MEMORY_STORAGE_URI
 
 ENVIRONMENTS = ("development", "testing", "production")
 # Outside production, a SECRET_KEY that is not configured is generated into this instance file.
@@ -184,6 +185,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_IDLE_TIMEOUT_MINUTES", 30, as_int(1, 24 * 60), "sign out after this idle time"),
     Setting("SESSION_MAX_AGE_HOURS", 12, as_int(1, 24 * 30), "sign out this long after sign-in"),
     Setting(
+        "SESSION_RECHECK_SECONDS",
+        5,
+        as_int(0, 3600),
+        "trust a process's reading of a session this long without a change (0: read it every request)",
+    ),
+    Setting(
         "REAUTH_TIMEOUT_SECONDS", 300, as_int(30, 24 * 3600), "sensitive changes need a sign-in this recent"
     ),
     Setting(
@@ -300,7 +307,8 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_ENABLED=as_bool(raw.get("WTF_CSRF_ENABLED", True)),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the signed-in session
-        RATELIMIT_STORAGE_URI=config["REDIS_URL"] or "memory://",
+        # Without Redis, limits' memory storage less its per-hit timer thread (app/limit_storage.py).
+        RATELIMIT_STORAGE_URI=config["REDIS_URL"] or MEMORY_STORAGE_URI,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",

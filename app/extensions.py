@@ -37,7 +37,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# The portal's one Limiter, bound in create_app to memory:// or REDIS_URL: its strategy
+# The portal's one Limiter, bound in create_app to memory+swept:// or REDIS_URL: its strategy
 # (``limiter.limiter``) counts the security plugin's limits and the account notices; views may
 # add limits of their own with ``@limiter.limit(...)``.
 limiter = Limiter(key_func=rate_limit_key)

@@ -89,6 +89,34 @@ def users_file(port: int, names: list[str], address_of) -> Path:
     return Path(name)
 
 
+def refresh(port: int, path: str, users: Path) -> int:
+    """Send one request as each user and keep the cookies the answer sets, as a browser does
+    (the session cookie is re-issued when its idle clock moves on, every 30 s of use; wrk's
+    script cannot map an answer to its user, so the bench does this between rounds). The
+    number of users whose cookie changed."""
+    lines = [line.rstrip("\n").split("\t") for line in users.read_text().splitlines()]
+    changed = 0
+    for entry in lines:
+        cookie, address = entry
+        jar = dict(part.split("=", 1) for part in cookie.split("; ") if "=" in part)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request(
+                "GET", path, headers={"User-Agent": AGENT, "X-Forwarded-For": address, "Cookie": cookie}
+            )
+            response = connection.getresponse()
+            response.read()
+            before = dict(jar)
+            _cookies(response, jar)
+        finally:
+            connection.close()
+        if jar != before:
+            changed += 1
+            entry[0] = "; ".join(f"{name}={value}" for name, value in jar.items())
+    users.write_text("".join(f"{cookie}\t{address}\n" for cookie, address in lines))
+    return changed
+
+
 def wrk(
     port: int, path: str, users: Path | None, seconds: float, connections: int, threads: int
 ) -> tuple[int, float, str]:

@@ -62,7 +62,7 @@ def portal(path: Path, **config) -> Iterator[Flask]:
             "INSTANCE_PATH": str(path / "instance"),
             "PORTAL_PLUGINS": "",
             "SCHEDULER_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_STORAGE_URI": "memory+swept://",
             # The production cost (scrypt n=2**15) on every test user would dominate the suite's
             # time; the same algorithm at a lower cost exercises the same code.
             "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",

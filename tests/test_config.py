@@ -97,7 +97,7 @@ def test_environment_dotenv_and_instance_file_in_priority_order(tmp_path, monkey
 def test_defaults_are_safe_for_the_embedded_mode(tmp_path):
     app = create_app({"PORTAL_ENV": "development", "INSTANCE_PATH": str(tmp_path), "PORTAL_PLUGINS": ""})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.db'}"
-    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory+swept://"  # memory, less its timer thread
     assert app.config["TRUSTED_PROXY_COUNT"] == 0
     assert app.config["PASSWORD_HASH_METHOD"] == "scrypt"  # werkzeug's full cost
 

@@ -61,7 +61,9 @@ def test_the_grep_would_catch_what_it_forbids():
 
 def test_only_the_pipeline_registers_before_request_hooks():
     # Plugins register per-request hooks on a blueprint (before_app_request) or as a guard.
-    offenders = [line for line in _lines(re.compile(r"\.before_request\(")) if "request_pipeline.py" not in line]
+    offenders = [
+        line for line in _lines(re.compile(r"\.before_request\(")) if "request_pipeline.py" not in line
+    ]
     assert offenders == []
 
 
@@ -85,12 +87,15 @@ def test_guards_of_all_plugins_run_in_order_and_the_first_answer_stops_the_reque
     calls: list[str] = []
     first = _recording_plugin("first", calls, 30, 10, 50)
     second = _recording_plugin("second", calls, 20, 30, 40, answer_at=40)
-    app = create_app(
-        config(tmp_path, PORTAL_PLUGINS="first,second", PORTAL_EXTRA_PLUGINS=[first, second])
-    )
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="first,second", PORTAL_EXTRA_PLUGINS=[first, second]))
     # Sorted once at start-up; ties keep the enable-list order.
     assert [g.name for g in guards(app)] == [
-        "first.g10", "second.g20", "first.g30", "second.g30", "second.g40", "first.g50"
+        "first.g10",
+        "second.g20",
+        "first.g30",
+        "second.g30",
+        "second.g40",
+        "first.g50",
     ]
     response = app.test_client().get("/account/")
     assert response.status_code == 418  # before access control's redirect to sign-in
@@ -143,7 +148,9 @@ def _guard():
 def test_a_badly_declared_guard_fails_start_up_naming_plugin_and_guard(tmp_path, declared, message):
     bad = Plugin(name="bad", guards=declared)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=f"plugin 'bad'.*{re.escape(message)}"):
-        create_app(config(tmp_path, PORTAL_PLUGINS="bad", PORTAL_EXTRA_PLUGINS=[bad], PORTAL_PLUGINS_STRICT=True))
+        create_app(
+            config(tmp_path, PORTAL_PLUGINS="bad", PORTAL_EXTRA_PLUGINS=[bad], PORTAL_PLUGINS_STRICT=True)
+        )
 
 
 @pytest.mark.plugins("security")

@@ -24,9 +24,11 @@ from functools import wraps
 
 from flask import Flask, Response, current_app, make_response, request
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
+
+from app.limit_storage import MEMORY_STORAGE_URI, SweptMemoryStorage
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +122,9 @@ class GuessStore:
             )
             storage = storage_from_string(uri, connection_pool=pool)
         else:
-            storage = MemoryStorage() if uri.startswith("memory") else storage_from_string(uri)
+            storage = storage_from_string(uri)
         self.primary = FixedWindowRateLimiter(storage)
-        self.fallback = FixedWindowRateLimiter(MemoryStorage())
+        self.fallback = FixedWindowRateLimiter(SweptMemoryStorage())
         self.down_until = 0.0
 
     def limiter(self) -> FixedWindowRateLimiter:
@@ -135,7 +137,7 @@ class GuessStore:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = GuessStore(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    app.extensions[EXTENSION] = GuessStore(app.config.get("RATELIMIT_STORAGE_URI") or MEMORY_STORAGE_URI)
 
 
 def _store() -> GuessStore:

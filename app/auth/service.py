@@ -10,7 +10,7 @@ import time
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import guesses, sessions
+from app.auth import guesses, session_trust, sessions
 from app.auth.passwords import verify_password
 from app.auth.reauth import mark_authenticated
 from app.events import EventType, Severity
@@ -171,6 +171,7 @@ def enforce_idle_timeout():
 
 def init_app(app: Flask) -> None:
     guesses.init_app(app)
+    session_trust.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."

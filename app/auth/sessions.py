@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import current_app, has_request_context, request, session
 from sqlalchemy import bindparam
 
+from app.auth import session_trust
 from app.extensions import db
 from app.models import User, UserSession, as_utc, utcnow
 
@@ -65,25 +66,40 @@ def open_session(user_id: int) -> None:
 
 def live_user(user_id: int) -> User | None:
     """The user ``user_id`` if the cookie's session is a recorded, unrevoked one of theirs within
-    its maximum age; else None. One statement for both (it runs on every signed-in request)."""
+    its maximum age; else None. One statement for both, and none at all while the process's last
+    reading of this session is still to be trusted (app.auth.session_trust says when)."""
     key = session.get(SESSION_KEY)
     if not isinstance(key, str):
         return None
-    row = db.session.execute(LIVE_USER, {"user_id": user_id, "key_hash": _digest(key)}).first()
-    if row is None:
-        return None
-    user, session_id, created, last_seen = row
+    key_hash = _digest(key)
+    trust = session_trust.trust()
+    known = trust.get(user_id, key_hash)
+    if known is None:
+        token = trust.current_token()  # read before the query: a change during it is not missed
+        row = db.session.execute(LIVE_USER, {"user_id": user_id, "key_hash": key_hash}).first()
+        if row is None:
+            return None
+        user, session_id, created, last_seen = row
+        if token is not None:
+            known = trust.remember(user_id, key_hash, token, user, session_id, created, last_seen)
+    else:
+        user = session_trust.attached_user(db.session(), User, known.user_columns)
+        session_id, created, last_seen = known.session_id, known.created, known.last_seen
     now = utcnow()
     if now - as_utc(created) > _max_age():
+        trust.forget(user_id, key_hash)
         return None
     if last_seen is None or now - as_utc(last_seen) >= LAST_SEEN_STEP:
         _touch(session_id, now)
+        if known is not None:
+            known.last_seen = now
     return user
 
 
 def _touch(session_id: int, now) -> None:
     """Move the session's last-seen time to ``now``; the condition makes a request racing another
-    past the same minute match no row (a no-op rather than a second write)."""
+    past the same minute match no row (a no-op rather than a second write). Marked as a touch:
+    it ends no session, so it does not make other processes check theirs again."""
     stale = now - LAST_SEEN_STEP
     db.session.execute(
         db.update(UserSession)
@@ -92,7 +108,7 @@ def _touch(session_id: int, now) -> None:
             (UserSession.last_seen_at.is_(None)) | (UserSession.last_seen_at <= stale),
         )
         .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, portal_session_touch=True)
     )
     db.session.commit()
 

@@ -17,6 +17,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from flask.typing import ResponseReturnValue
+
     from app.account.sections import AccountSection
     from app.auth.reauth import SecondFactor
     from app.caching import CacheProvider

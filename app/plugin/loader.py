@@ -147,7 +147,9 @@ def _validate_guards(plugin: Plugin) -> None:
     seen: set[str] = set()
     for guard in plugin.guards:
         if not isinstance(guard, RequestGuard):
-            raise ConfigError(f"plugin {name!r}: guards must be RequestGuard(name, order, func), not {guard!r}")
+            raise ConfigError(
+                f"plugin {name!r}: guards must be RequestGuard(name, order, func), not {guard!r}"
+            )
         if not guard.name.startswith(f"{name}.") or guard.name in seen:
             raise ConfigError(f"plugin {name!r}: guard {guard.name!r} must be named {name}.<guard>, once")
         seen.add(guard.name)
@@ -167,9 +169,7 @@ def _required_parameters(func: Any) -> list[str]:
     except (TypeError, ValueError):  # a builtin without a signature: let it be called
         return []
     return [
-        p.name
-        for p in parameters
-        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        p.name for p in parameters if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
 
 

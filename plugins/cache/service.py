@@ -26,6 +26,14 @@ SAMPLE_SECONDS = 30.0  # one hit-ratio sample per interval for the admin chart
 SAMPLES_KEPT = 120
 SHARED_FLUSH_SECONDS = 1.0
 _MISSING = object()
+# Decoded values kept per key beside the blob they came from: a hit on an unchanged blob skips
+# decompressing and parsing it again (a cached API answer is a few kilobytes of zlib'd JSON).
+# Only immutable values are kept (each caller may change what it gets), and only while the
+# backend still answers with the same bytes: a new entry, an invalidation or an expiry gives
+# other bytes or none, and the kept value is not used.
+DECODED_KEPT = 256
+DECODED_MAX_BLOB = 64 * 1024
+IMMUTABLE = (str, bytes, int, float, bool, type(None))
 
 
 def normalize_key(key: str) -> str:
@@ -68,6 +76,7 @@ class CacheService:
         # first interval covers the lookups before the first sampling moment.
         self.samples: deque[tuple[float, int, int]] = deque([(time.time(), 0, 0)], maxlen=SAMPLES_KEPT)
         self._sampled_at = time.monotonic()
+        self._decoded: dict[str, tuple[bytes, Any]] = {}
 
     # --- accounting ------------------------------------------------------------------------
 
@@ -128,10 +137,18 @@ class CacheService:
                         return _MISSING
             except (CodecError, ValueError) as error:
                 return self._drop_unreadable(key, error)
+        known = self._decoded.get(key)
+        if known is not None and (known[0] is blob or known[0] == blob):
+            return known[1]
         try:
-            return self.codec.decode(blob)
+            value = self.codec.decode(blob)
         except (CodecError, ValueError) as error:
             return self._drop_unreadable(key, error)
+        if isinstance(value, IMMUTABLE) and len(blob) <= DECODED_MAX_BLOB:
+            if len(self._decoded) >= DECODED_KEPT:
+                self._decoded.clear()
+            self._decoded[key] = (blob, value)
+        return value
 
     def _drop_unreadable(self, key: str, error: Exception) -> Any:
         log.warning("dropping unreadable cache entry %r: %s", key, error)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, jsonify, request
 
 from app.access import ADMIN, protect_blueprint
-from app.api import API_PREFIX, fail
+from app.api import API_PREFIX, fail, has_control_characters
 from plugins.performance.service import get_performance_stats
 
 api_bp = Blueprint("performance_api", __name__, url_prefix=f"{API_PREFIX}/performance")
@@ -51,6 +51,7 @@ def stats():
     if end - start > MAX_RANGE:
         fail("the range from start to end may span at most 400 days", "start")
     endpoint = request.args.get("endpoint")
-    if endpoint is not None and (not endpoint or len(endpoint) > 255):
-        fail("endpoint must be a route rule of 1 to 255 characters, e.g. /plans/", "endpoint")
+    if endpoint is not None and (not endpoint or len(endpoint) > 255 or has_control_characters(endpoint)):
+        # A NUL reached PostgreSQL, which refuses it in text (a 500; found by schemathesis).
+        fail("endpoint must be a route rule of 1 to 255 printable characters, e.g. /plans/", "endpoint")
     return jsonify(get_performance_stats(start, end, endpoint=endpoint))

@@ -52,7 +52,7 @@ def _make_after_request(state: PerformanceState):
             status,
             user_id,
             request.remote_addr or "",
-            request.headers.get("User-Agent", "")[:200],
+            request.environ.get("HTTP_USER_AGENT", "")[:200],  # the environ: no header view built
         )
         child = children.get((rule, method, status))
         if child is None:

@@ -28,6 +28,11 @@ PAYLOAD_EXCERPT = 120
 # Forms that carry credentials: a value flagged there may be someone's password typed into the
 # wrong field, so the event keeps a digest of it, not an excerpt.
 CREDENTIAL_BLUEPRINTS = ("auth", "mfa")
+# Requests without a body that were inspected and found clean, by everything inspection reads of
+# them (path, query string, inspected headers): the same request again is clean again, and a
+# signed-in client repeats its requests. Bounded; emptied when full.
+CLEAN_KEPT = 4096
+BODYLESS = ("GET", "HEAD", "OPTIONS")
 
 
 def _json_values(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str]]:
@@ -102,6 +107,15 @@ def inspect_request():
     # A bound per value as well as per request: one huge field cannot use up the budget of the
     # fields after it. Both count characters (at most four bytes each); the search is linear.
     max_value = current_app.config["SECURITY_INSPECT_MAX_VALUE_BYTES"]
+    clean = current_app.extensions["security"]["inspected_clean"]
+    environ = request.environ
+    seen_key = None
+    if request.method in BODYLESS:
+        seen_key = (request.path, environ.get("QUERY_STRING", "")) + tuple(
+            environ.get(key) for _, key in current_app.extensions["security"]["inspected_headers"]
+        )
+        if seen_key in clean:
+            return None
     hits: dict[str, tuple[str, str, str]] = {}
     budget = max_bytes
     for count, (location, parameter, value) in enumerate(_candidates(max_bytes)):
@@ -115,6 +129,10 @@ def inspect_request():
     upload = _inspect_uploads(max_bytes)
     if upload:
         hits["upload"] = upload
+    if not hits and seen_key is not None:
+        if len(clean) >= CLEAN_KEPT:
+            clean.clear()
+        clean.add(seen_key)
     for category, (location, parameter, value) in hits.items():
         kind, severity = EVENT_TYPES[category]
         log_event(
@@ -164,4 +182,5 @@ def _blocked():
 
 def setup(app: Flask) -> None:
     app.extensions["security"]["inspected_headers"] = _environ_keys(app.config["SECURITY_INSPECT_HEADERS"])
+    app.extensions["security"]["inspected_clean"] = set()
     # inspect_request is the plugin's guard at order 40 (plugins/security/guard.py)

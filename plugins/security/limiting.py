@@ -20,11 +20,11 @@ from functools import lru_cache
 from flask import Flask, current_app, g, request
 from flask_limiter import HeaderNames, RateLimitExceeded
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
 from limits.strategies import RateLimiter
 
 from app.extensions import limiter as core_limiter
 from app.extensions import rate_limit_key
+from app.limit_storage import SweptMemoryStorage
 from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
 from plugins.security.rejection import note_dry_run, reject, route_name, too_many_requests
@@ -44,7 +44,7 @@ class Counting:
 
     def __init__(self, primary: RateLimiter) -> None:
         self.primary = primary
-        self.fallback = type(primary)(MemoryStorage())
+        self.fallback = type(primary)(SweptMemoryStorage())
         self.down_until = 0.0
 
     def strategy(self) -> RateLimiter:
