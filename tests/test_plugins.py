@@ -426,11 +426,39 @@ def test_a_root_path_the_core_or_another_plugin_serves_fails_startup(tmp_path, r
         create_app(config(tmp_path, PORTAL_PLUGINS="performance,gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
 
 
-@pytest.mark.parametrize("root", ["/api", "/two/segments", "metrics", "/", "/Upper"])
-def test_a_root_path_must_be_one_plain_segment_outside_the_api(tmp_path, root):
+@pytest.mark.parametrize(
+    "root",
+    ["/api", "/two/segments", "metrics", "/", "/Upper", "/api/v1", "/api/v1/", "/api/v1/a/b",
+     "/api/v1/Upper", "/api/v2/x", "/api/v1x"],
+)  # fmt: skip
+def test_a_root_path_must_be_one_plain_segment_outside_or_just_below_the_api(tmp_path, root):
     plugin = _metrics_like("gauge", root, prefix="/gauge/x")
-    with pytest.raises(ConfigError, match="must be one segment such as /metrics"):
+    with pytest.raises(
+        ConfigError, match="must be one segment such as /metrics, or an API root /api/v1/<segment>"
+    ):
         create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+
+
+def test_a_declared_api_root_takes_urls_below_the_api(tmp_path):
+    plugin = _metrics_like("gauge", "/api/v1/gauges", prefix="/api/v1/gauges/now")
+    app = create_app(config(tmp_path, PORTAL_PLUGINS="gauge", PORTAL_EXTRA_PLUGINS=[plugin]))
+    rules = {rule.rule: rule.endpoint for rule in app.url_map.iter_rules()}
+    assert rules["/api/v1/gauges/now"] == "gauge_scrape.scrape"
+
+
+@pytest.mark.parametrize(
+    ("root", "enabled", "refusal"),
+    [
+        ("/api/v1/openapi.json", "gauge", "is taken by 'api.openapi"),  # the core's
+        ("/api/v1/passkeys", "mfa,gauge", "is taken by 'mfa_passkeys_api."),  # mfa's API root
+        ("/api/v1/mfa", "gauge,mfa", "is plugin 'mfa'"),  # mfa's own API, registered later
+        ("/api/v1/plans", "plans,gauge", "is plugin 'plans'"),
+    ],
+)
+def test_an_api_root_the_core_or_another_plugin_serves_fails_startup(tmp_path, root, enabled, refusal):
+    plugin = _metrics_like("gauge", root)
+    with pytest.raises(ConfigError, match=f"plugin 'gauge': root path '{root}' {refusal}"):
+        create_app(config(tmp_path, PORTAL_PLUGINS=enabled, PORTAL_EXTRA_PLUGINS=[plugin]))
 
 
 def test_a_blueprint_outside_its_declared_root_paths_fails_startup(tmp_path):

@@ -320,6 +320,6 @@ def test_exactly_the_credential_changes_are_guarded(app):
         "mfa.admin_reset",
         "mfa.rename_passkey",
         "mfa.remove_passkey",
-        "mfa_api.register_options",
-        "mfa_api.register_verify",
+        "mfa_passkeys_api.register_options",
+        "mfa_passkeys_api.register_verify",
     }

@@ -44,11 +44,17 @@ class FactorCheck:
 @dataclass(frozen=True)
 class SecondFactor:
     """A second factor the user must give besides the password: the form field's label and
-    hint, and ``check(code)`` (which counts and audits wrong codes like the sign-in step does)."""
+    hint, and ``check(code)`` (which counts and audits wrong codes like the sign-in step does).
+
+    ``template``, if given, is a template the plugin ships, rendered in the form instead of the
+    code field (a passkey's button, which fills a hidden ``code``); ``missing`` is the form
+    error when no code came."""
 
     label: str
     hint: str
     check: Callable[[str], FactorCheck]
+    template: str | None = None
+    missing: str = "Enter a code."
 
 
 def mark_authenticated(now: float | None = None) -> None:

@@ -90,8 +90,11 @@ def emit_wrong_password(user: User, stage: str, description: str) -> None:
     )
 
 
-def complete_login(user: User) -> None:
-    """Sign ``user`` in on a fresh session (nothing of the anonymous session survives)."""
+def complete_login(user: User, method: str = "password") -> None:
+    """Sign ``user`` in on a fresh session (nothing of the anonymous session survives).
+
+    ``method`` names what completed the sign-in for the audit trail: "password", or a plugin's
+    own second step or sign-in ("totp", "backup", "passkey")."""
     session.clear()
     login_user(user, fresh=True)
     session[LAST_SEEN_KEY] = int(time.time())
@@ -99,7 +102,9 @@ def complete_login(user: User) -> None:
     user.last_login_at = utcnow()
     db.session.commit()
     sessions.open_session(user.id)
-    emit_security_event(EventType.LOGIN_SUCCESS, Severity.LOW, user=user, description="signed in")
+    emit_security_event(
+        EventType.LOGIN_SUCCESS, Severity.LOW, user=user, description="signed in", metadata={"method": method}
+    )
 
 
 def sign_out(reason: str = "signed out") -> None:

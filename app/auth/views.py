@@ -126,7 +126,7 @@ def reauth():
     if not form.validate_on_submit():
         return page(400 if request.method == "POST" else 200)
     if factor is not None and not (form.code.data or "").strip():
-        form.code.errors.append("Enter a code.")
+        form.code.errors.append(factor.missing)
         return page(400)
     if not verify_password(user.password_hash, form.password.data):
         emit_wrong_password(user, "reauth", "wrong password on re-authentication")

@@ -115,8 +115,11 @@ def _validate_blueprints(plugin: Plugin) -> None:
     if plugin.blueprints and plugin.blueprints[0].name != name:
         raise ConfigError(f"plugin {name!r}: its first blueprint must be named {name!r}")
     for path in plugin.root_paths:
-        if not ROOT_PATH.fullmatch(path) or path == API_PREFIX.rsplit("/", 1)[0]:
-            raise ConfigError(f"plugin {name!r}: root path {path!r} must be one segment such as /metrics")
+        if not _is_root_path(path):
+            raise ConfigError(
+                f"plugin {name!r}: root path {path!r} must be one segment such as /metrics, "
+                f"or an API root {API_PREFIX}/<segment>"
+            )
     prefixes = (f"/{name}", f"{API_PREFIX}/{name}", *plugin.root_paths)
     for blueprint in plugin.blueprints:
         if blueprint.name != name and not blueprint.name.startswith(f"{name}_"):
@@ -127,6 +130,14 @@ def _validate_blueprints(plugin: Plugin) -> None:
                 f"plugin {name!r}: blueprint {blueprint.name!r} must have the url_prefix "
                 f"{' or '.join(prefixes)} (or a path below one), not {blueprint.url_prefix!r}"
             )
+
+
+def _is_root_path(path: str) -> bool:
+    """One segment outside the API (/metrics), or one segment below it (/api/v1/passkeys): a
+    path clients look for, never /api itself nor the API's root."""
+    if path.startswith(f"{API_PREFIX}/"):
+        return ROOT_PATH.fullmatch(path[len(API_PREFIX) :]) is not None
+    return ROOT_PATH.fullmatch(path) is not None and path != API_PREFIX.rsplit("/", 1)[0]
 
 
 def _validate_guards(plugin: Plugin) -> None:
@@ -240,8 +251,9 @@ def _check_root_paths_are_free(app: Flask, plugin: Plugin, registry: PluginRegis
     is the prefix of an enabled plugin (which registers after this one, perhaps)."""
     names = {other.name for other in registry.enabled}
     for path in plugin.root_paths:
-        if path[1:] in names:
-            raise ConfigError(f"plugin {plugin.name!r}: root path {path!r} is plugin {path[1:]!r}'s prefix")
+        segment = path.rsplit("/", 1)[1]  # /<name> and /api/v1/<name> are plugin <name>'s
+        if segment in names:
+            raise ConfigError(f"plugin {plugin.name!r}: root path {path!r} is plugin {segment!r}'s prefix")
         taken = [r for r in app.url_map.iter_rules() if r.rule == path or r.rule.startswith(f"{path}/")]
         if taken:
             raise ConfigError(

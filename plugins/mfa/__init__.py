@@ -21,7 +21,7 @@ from plugins.mfa import (  # noqa: F401 (the modules that add routes)
     service,
     views,
 )
-from plugins.mfa.blueprints import api_bp, bp
+from plugins.mfa.blueprints import api_bp, bp, passkeys_api_bp
 from plugins.mfa.cli import cli
 from plugins.mfa.crypto import build_fernet
 from plugins.mfa.settings import SETTINGS, check_relying_party
@@ -65,7 +65,8 @@ def openapi():
 plugin = Plugin(
     name="mfa",
     description="TOTP second factor with QR enrolment, backup codes, lockout and key rotation; passkeys",
-    blueprints=(bp, api_bp),
+    blueprints=(bp, api_bp, passkeys_api_bp),
+    root_paths=("/api/v1/passkeys",),  # the passkey ceremonies, where the API names them
     settings=SETTINGS,
     setup=setup,
     cli=cli,

@@ -1,4 +1,5 @@
-"""The plugin's blueprints: pages under /mfa and the JSON API under /api/v1/mfa."""
+"""The plugin's blueprints: pages under /mfa, the JSON API under /api/v1/mfa and the passkey
+ceremonies under /api/v1/passkeys (a declared root path: the URLs the issue and clients name)."""
 
 from __future__ import annotations
 
@@ -13,3 +14,4 @@ bp = Blueprint(
     static_url_path="/static",
 )
 api_bp = Blueprint("mfa_api", __name__, url_prefix="/api/v1/mfa")
+passkeys_api_bp = Blueprint("mfa_passkeys_api", __name__, url_prefix="/api/v1/passkeys")

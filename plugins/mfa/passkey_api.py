@@ -1,6 +1,7 @@
-"""The passkey ceremonies' JSON endpoints under /api/v1/mfa/passkeys (CSRF token in X-CSRFToken).
+"""The passkey ceremonies' JSON endpoints under /api/v1/passkeys (CSRF token in X-CSRFToken).
 
-Registration needs a recent sign-in (step-up re-authentication). Sign-in is public: with a
+Registration needs a recent sign-in (step-up re-authentication); ``/reauth/...`` is that
+re-authentication's passkey (signed in: one of the user's own passkeys). Sign-in is public: with a
 passkey alone (``step=first``, any discoverable passkey of this site) or as the second step
 after the password (``step=second``, one of the waiting user's passkeys); either way it ends in
 ``complete_login``, the path a password sign-in takes.
@@ -19,9 +20,9 @@ from app.auth.reauth import reauth_required
 from app.auth.service import complete_login
 from app.extensions import db
 from app.models import User
-from plugins.mfa import passkey_signin, passkeys, pending
+from plugins.mfa import passkey_reauth, passkey_signin, passkeys, pending
 from plugins.mfa import passkey_store as store
-from plugins.mfa.blueprints import api_bp
+from plugins.mfa.blueprints import passkeys_api_bp
 from plugins.mfa.models import MAX_PASSKEY_NAME
 
 SIGN_IN_EXPIRED = "your sign-in expired or was not started: start again at /auth/login"
@@ -42,7 +43,7 @@ def passkey_json(row: dict) -> dict:
     }
 
 
-@api_bp.route("/passkeys/register/options", methods=["POST"])
+@passkeys_api_bp.route("/register/options", methods=["POST"])
 @reauth_required(return_to="account.security")
 def register_options():
     user = current_user._get_current_object()
@@ -53,7 +54,7 @@ def register_options():
     return _options(passkeys.registration_options(user))
 
 
-@api_bp.route("/passkeys/register/verify", methods=["POST"])
+@passkeys_api_bp.route("/register/verify", methods=["POST"])
 @reauth_required(return_to="account.security")
 def register_verify():
     user = current_user._get_current_object()
@@ -71,7 +72,7 @@ def register_verify():
     return response
 
 
-@api_bp.route("/passkeys/signin/options", methods=["POST"])
+@passkeys_api_bp.route("/signin/options", methods=["POST"])
 @public
 def signin_options():
     step = request.args.get("step", "first")
@@ -85,7 +86,7 @@ def signin_options():
     return _options(passkey_signin.signin_options(state.user))
 
 
-@api_bp.route("/passkeys/signin/verify", methods=["POST"])
+@passkeys_api_bp.route("/signin/verify", methods=["POST"])
 @public
 def signin_verify():
     body = json_body()
@@ -107,5 +108,27 @@ def signin_verify():
     if user is None or not user.active:
         return json_error("this account cannot sign in", status=401)
     pending.clear()
-    complete_login(user)
+    complete_login(user, method="passkey")
     return jsonify(redirect=safe_next_url(next_url) or url_for("core.home"))
+
+
+@passkeys_api_bp.route("/reauth/options", methods=["POST"])
+def reauth_options():
+    user = current_user._get_current_object()
+    if not store.has_passkey(user.id):
+        return json_error("this account has no passkey: confirm with your password", "body")
+    return _options(passkey_signin.signin_options(user, purpose="reauth"))
+
+
+@passkeys_api_bp.route("/reauth/verify", methods=["POST"])
+def reauth_verify():
+    """Check the answer to the reauth options; the proof the re-authentication form carries."""
+    user = current_user._get_current_object()
+    body = json_body()
+    try:
+        _passkey, for_user = passkey_signin.finish_signin(body.get("credential"), purpose="reauth")
+    except passkeys.PasskeyRefused as refusal:
+        return json_error(refusal.message, "credential", refusal.status)
+    if for_user != user.id:  # issued in this session for someone else (signed out and in meanwhile)
+        return json_error("start again at /auth/reauth", status=401)
+    return jsonify(proof=passkey_reauth.grant(user.id))

@@ -28,7 +28,7 @@ USED_LIMIT = "1 per 3 minutes"
 USED_SCOPE = "passkey-challenge"
 # Tolerated clock difference between the processes that issued and that check a challenge.
 CLOCK_SKEW_S = 5
-PURPOSES = ("register", "signin")
+PURPOSES = ("register", "signin", "reauth")
 
 
 class ChallengeMissing(Exception):

@@ -91,7 +91,7 @@ OPTIONS = {"$ref": "#/components/schemas/PasskeyOptions"}
 CREDENTIAL = {"$ref": "#/components/schemas/PasskeyCredential"}
 
 PATHS = {
-    "/mfa/passkeys/register/options": _operation(
+    "/passkeys/register/options": _operation(
         "passkeyRegisterOptions",
         "Start adding a passkey: options for navigator.credentials.create() (discoverable, "
         "user verification required). Needs a recent sign-in.",
@@ -103,7 +103,7 @@ PATHS = {
             "401": SIGN_IN_OR_REAUTH,
         },
     ),
-    "/mfa/passkeys/register/verify": _operation(
+    "/passkeys/register/verify": _operation(
         "passkeyRegisterVerify",
         "Finish adding a passkey: the browser's answer to the creation options. Needs a recent sign-in.",
         {
@@ -130,7 +130,7 @@ PATHS = {
             }
         ),
     ),
-    "/mfa/passkeys/signin/options": _operation(
+    "/passkeys/signin/options": _operation(
         "passkeySigninOptions",
         "Start signing in with a passkey: options for navigator.credentials.get(). step=first: "
         "with a passkey alone (any discoverable passkey of this site); step=second: the second "
@@ -149,7 +149,7 @@ PATHS = {
             }
         ],
     ),
-    "/mfa/passkeys/signin/verify": _operation(
+    "/passkeys/signin/verify": _operation(
         "passkeySigninVerify",
         "Finish signing in with a passkey: the browser's answer to the request options. Signs "
         "the browser in (both factors: no code step follows).",
@@ -175,6 +175,38 @@ PATHS = {
                     "next": {"type": "string", "maxLength": 2000, "description": "A local path to go to"},
                 },
             }
+        ),
+    ),
+    "/passkeys/reauth/options": _operation(
+        "passkeyReauthOptions",
+        "Start confirming it is you with a passkey at re-authentication (/auth/reauth): options "
+        "for navigator.credentials.get() limited to the signed-in user's passkeys.",
+        {
+            "200": _json(OPTIONS, "Request options"),
+            "400": error_response("Refused: no valid CSRF token, or the account has no passkey"),
+            "401": error_response("Not signed in"),
+        },
+    ),
+    "/passkeys/reauth/verify": _operation(
+        "passkeyReauthVerify",
+        "Finish confirming with a passkey: the browser's answer to the reauth options. Answers a "
+        "proof, short-lived and single-use, that the re-authentication form sends in its code "
+        "field with the password.",
+        {
+            "200": _json(
+                {
+                    "type": "object",
+                    "required": ["proof"],
+                    "properties": {"proof": {"type": "string", "description": "The form's code"}},
+                },
+                "The passkey was accepted",
+            ),  # fmt: skip
+            "400": REFUSED,
+            "401": error_response("Not signed in, or the ceremony was started for another sign-in"),
+            "415": error_response("The body is not JSON"),
+        },
+        requestBody=_body(
+            {"type": "object", "required": ["credential"], "properties": {"credential": CREDENTIAL}}
         ),
     ),
 }

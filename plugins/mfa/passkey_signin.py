@@ -33,13 +33,14 @@ from plugins.mfa.passkeys import (
 )
 
 
-def signin_options(user: User | None) -> str:
+def signin_options(user: User | None, purpose: str = "signin") -> str:
     """Options for navigator.credentials.get() (JSON text): any discoverable passkey of this
-    site, or (``user`` given: the second sign-in step) one of that user's."""
+    site, or (``user`` given: the second sign-in step, or ``purpose="reauth"``: confirming it
+    is them at re-authentication) one of that user's."""
     rp = relying_party()
     options = generate_authentication_options(
         rp_id=rp.id,
-        challenge=challenges.issue("signin", user.id if user is not None else None),
+        challenge=challenges.issue(purpose, user.id if user is not None else None),
         timeout=TIMEOUT_MS,
         allow_credentials=descriptors(store.passkeys_of(user.id)) if user is not None else None,
         user_verification=UserVerificationRequirement.REQUIRED,
@@ -47,14 +48,14 @@ def signin_options(user: User | None) -> str:
     return options_to_json(options)
 
 
-def finish_signin(answer: Any) -> tuple[MfaPasskey, int | None]:
-    """Verify the answer to ``signin_options``; return the passkey (its counter and last use
-    updated) and the user id the challenge was issued for (the second step's), if any."""
-    challenge = take_challenge("signin")
+def finish_signin(answer: Any, purpose: str = "signin") -> tuple[MfaPasskey, int | None]:
+    """Verify the answer to ``signin_options`` of the same ``purpose``; return the passkey (its
+    counter and last use updated) and the user id the challenge was issued for, if any."""
+    challenge = take_challenge(purpose)
     credential = parse_answer(parse_authentication_credential_json, answer)
     passkey = store.find(credential.raw_id)
     expected = db.session.get(User, challenge.user_id) if challenge.user_id is not None else None
-    stage = "second step" if challenge.user_id is not None else "sign-in"
+    stage = "reauth" if purpose == "reauth" else "second step" if challenge.user_id is not None else "sign-in"
     try:
         if passkey is None:
             raise PasskeyRefused("this passkey is not registered here", "unknown_credential")

@@ -11,8 +11,14 @@ from plugins.mfa import service
 from plugins.mfa.blueprints import bp
 
 # What such a user may still reach besides public pages: enrolment (and the re-authentication
-# it may ask for), their status, signing out.
-ALLOWED_ENDPOINTS = frozenset({"mfa.setup", "mfa.index", "mfa_api.status", "auth.reauth", "auth.logout"})
+# it may ask for), their status, signing out. Enrolment is TOTP at /mfa/setup or, instead, a
+# passkey: the account page (its passkey section; its other forms post to endpoints still held
+# back) and the registration ceremony (the page's script, a static file, is public anyway).
+TOTP_ENROLMENT = frozenset({"mfa.setup", "mfa.index", "mfa_api.status", "auth.reauth", "auth.logout"})
+PASSKEY_ENROLMENT = frozenset(
+    {"account.security", "mfa_passkeys_api.register_options", "mfa_passkeys_api.register_verify"}
+)
+ALLOWED_ENDPOINTS = TOTP_ENROLMENT | PASSKEY_ENROLMENT
 
 
 def require_enrolment():

@@ -1,6 +1,7 @@
 """MFA's answer to ``portal_second_factor``: re-authentication asks a user with MFA on for a
 code too, checked like the sign-in step (replay guard, wrong codes counted towards the lockout
-and audited with stage "reauth")."""
+and audited with stage "reauth"); a user whose only second factor is a passkey gives the passkey
+(plugins.mfa.passkey_reauth)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import flash
 
 from app.auth.reauth import FactorCheck, SecondFactor
 from app.models import User, utcnow
-from plugins.mfa import backup, service
+from plugins.mfa import backup, passkey_reauth, service
 from plugins.mfa.checks import normalize_code, verify_code
 from plugins.mfa.forms import CODE_HELP, MAX_CODE_INPUT
 from plugins.mfa.views import UNREADABLE, WRONG_CODE
@@ -18,9 +19,10 @@ HINT = "Two-factor sign-in is on: also enter the 6-digit code from your authenti
 
 
 def second_factor(user: User) -> SecondFactor | None:
-    """The TOTP-or-backup-code factor of ``user``, if MFA is on for them."""
+    """The TOTP-or-backup-code factor of ``user``, if MFA is on for them; else their passkey,
+    if they have one (a second factor the password alone must not stand in for)."""
     if not service.is_enabled(user.id):
-        return None
+        return passkey_reauth.second_factor(user) if service.has_passkey(user.id) else None
     return SecondFactor(label=LABEL, hint=HINT, check=lambda code: check_code(user, code))
 
 

@@ -189,7 +189,7 @@ def verify():
             return _verify_page(form, state.user, 400)
         result = verify_code(state.user, form.code.data, stage="sign-in")
         if result.ok:
-            complete_login(state.user)
+            complete_login(state.user, method=result.method)  # "totp" or "backup"
             if result.method == "backup":
                 left = result.backup_codes_left
                 category = "warning" if left <= backup.LOW_WATER_MARK else "info"

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from tests.conftest import AuthActions, csrf_from
 from tests.mfa.passkey_device import SoftPasskey
 
-API = "/api/v1/mfa/passkeys"
+API = "/api/v1/passkeys"
 
 
 def with_csrf(client: FlaskClient, page: str = "/auth/login") -> FlaskClient:

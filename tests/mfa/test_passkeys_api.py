@@ -70,12 +70,44 @@ def refused(response, reason_text: str | None = None):
     return body
 
 
+def sign_in_methods(events) -> list[str]:
+    """The ``method`` of each LOGIN_SUCCESS event, in order."""
+    return [data["metadata"].get("method") for kind, data in events if kind == "LOGIN_SUCCESS"]
+
+
 def event_reasons(events) -> list[tuple[str, str]]:
     return [
         (kind, data["metadata"].get("reason"))
         for kind, data in events
         if data["metadata"].get("method") == "passkey"
     ]
+
+
+# --- where the ceremonies live ------------------------------------------------------------------
+
+CEREMONIES = (
+    "/register/options",
+    "/register/verify",
+    "/signin/options",
+    "/signin/verify",
+    "/reauth/options",
+    "/reauth/verify",
+)
+
+
+def test_the_ceremonies_live_under_the_api_passkeys_root_and_in_the_openapi_document(app):
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert API == "/api/v1/passkeys"
+    assert {API + path for path in CEREMONIES} <= rules
+    assert not any(rule.startswith("/api/v1/mfa/passkeys") for rule in rules)
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"/passkeys" + path for path in CEREMONIES} <= set(paths)
+    assert not any(path.startswith("/mfa/passkeys") for path in paths)
+
+
+def test_the_old_ceremony_urls_are_gone(app, alice):
+    client = signed_in(app, "alice")
+    assert client.post("/api/v1/mfa/passkeys/register/options").status_code == 404
 
 
 # --- registration ----------------------------------------------------------------------------
@@ -191,6 +223,7 @@ def test_a_passkey_alone_signs_in_through_the_core_sign_in(app, alice, registere
     assert response.status_code == 200 and response.get_json() == {"redirect": "/account/security"}
     assert client.get("/account/security").status_code == 200
     assert "LOGIN_SUCCESS" in kinds(events)  # complete_login: session row, device cookie, audit
+    assert sign_in_methods(events) == ["passkey"]
     assert client.get_cookie("portal_device") is not None
     [stored] = passkeys_of(app, alice.id)
     assert stored.last_used_at is not None and stored.sign_count == registered.sign_count == 1
@@ -209,8 +242,8 @@ def test_no_totp_step_follows_a_passkey_for_a_totp_user(app, enrol, device):
 @pytest.mark.config(MFA_REQUIRED_ROLES="admin")
 def test_an_admin_with_only_a_passkey_meets_the_required_roles(app, make_user, device):
     root = make_user("root", role="admin")
-    # Through the pages an admin enrols TOTP first (the policy); here the passkey is added
-    # through the service directly, the code path the API takes.
+    # The passkey is added through the service directly, the code path the API takes (through
+    # the pages while enrolment is pending: tests/mfa/test_passkeys_pages.py).
     with app.app_context(), app.test_request_context("/"):
         user = db.session.get(User, root.id)
         options = {"publicKey": json.loads(passkeys.registration_options(user))}
@@ -362,10 +395,11 @@ def test_an_unknown_step_is_a_400_naming_it(app, step):
 # --- the second step after the password --------------------------------------------------------
 
 
-def test_a_passkey_is_the_second_step_after_the_password(app, enrol, device):
+def test_a_passkey_is_the_second_step_after_the_password(app, enrol, device, events):
     user = enrol("alice")
     assert register(signed_in_totp(app, user), device).status_code == 201
     client = app.test_client()
+    events.clear()
 
     response = AuthActions(client).login("alice", next_url="/account/security")
     assert response.headers["Location"] == "/mfa/verify"
@@ -380,6 +414,12 @@ def test_a_passkey_is_the_second_step_after_the_password(app, enrol, device):
     )
     assert response.status_code == 200 and response.get_json()["redirect"] == "/account/security"
     assert client.get("/account/security").status_code == 200
+    assert sign_in_methods(events) == ["passkey"]
+
+
+def test_a_password_sign_in_records_the_password_method(app, alice, events):
+    assert AuthActions(app.test_client()).login("alice").status_code == 302
+    assert sign_in_methods(events) == ["password"]
 
 
 def test_the_second_step_takes_only_the_waiting_users_passkey(app, enrol, make_user, events):

@@ -130,6 +130,58 @@ def test_an_admin_with_totp_gives_the_passkey_at_the_second_step_or_signs_in_wit
         screenshot(page, "passkey-admin")
 
 
+def test_an_admin_without_a_second_factor_enrols_a_passkey_instead_of_totp(app, make_user):
+    """MFA_REQUIRED_ROLES=admin: an admin with neither TOTP nor a passkey is held at /mfa/setup,
+    which offers a passkey instead; after adding one the admin pages open."""
+    make_user("root", role="admin")
+    with serve_in_thread(app) as served, chromium_page() as page:
+        base = on_localhost(served)
+        add_virtual_authenticator(page)
+        page.goto(base + "/auth/login?next=/admin/")
+        page.fill("input[name=username]", "root")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/mfa/setup\?next=/admin/$"))
+        page.click("#mfa-setup-passkey")
+        page.wait_for_url(base + "/account/security#passkeys")
+        page.fill("#passkey-new-name", "Admin laptop")
+        page.click("#passkey-add")
+        page.wait_for_selector("tr[data-passkey]")
+        page.goto(base + "/admin/")
+        assert page.url == base + "/admin/"  # enrolled: no redirect to /mfa/setup
+        screenshot(page, "passkey-admin-enrolled")
+
+
+def test_a_passkey_only_user_re_authenticates_with_password_and_passkey(app, make_user):
+    """Re-authentication asks a user whose only second factor is a passkey for it: the password
+    alone is refused; with the passkey (the page's script, chromium's authenticator) it passes."""
+    make_user("alice")
+    with serve_in_thread(app) as served, chromium_page() as page:
+        base = on_localhost(served)
+        add_virtual_authenticator(page)
+        sign_in_with_password(page, base, "alice")
+        page.wait_for_url(base + "/")
+        add_passkey(page, base, "Laptop")
+
+        age_browser_session(app, page, app.config["REAUTH_TIMEOUT_SECONDS"] + 60)
+        page.goto(base + "/account/security")
+        page.fill("tr[data-passkey] .passkey-rename input[name=name]", "Work laptop")
+        page.click("tr[data-passkey] .passkey-rename button")
+        page.wait_for_url(re.compile(r".*/auth/reauth\?next=/account/security$"))
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")  # the password alone
+        assert "Confirm with your passkey first" in page.locator("#reauth").inner_text()
+
+        page.fill("input[name=password]", PASSWORD)
+        page.click("#passkey-reauth")  # the ceremony, then the form goes with the proof
+        page.wait_for_url(base + "/account/security")
+        page.fill("tr[data-passkey] .passkey-rename input[name=name]", "Work laptop")
+        page.click("tr[data-passkey] .passkey-rename button")
+        page.wait_for_url(re.compile(r".*/account/security.*"))
+        assert page.locator("tr[data-passkey] .passkey-name").inner_text() == "Work laptop"
+        screenshot(page, "passkey-reauth")
+
+
 def test_on_an_ip_address_the_browser_refuses_and_the_page_says_so(app, make_user):
     """Served on http://127.0.0.1 the browser refuses the ceremony itself (an IP address cannot
     be a relying party id, hence "open http://localhost:5000" in the README): the page says
@@ -161,13 +213,13 @@ CAPTURE_ASSERTION = """async (optionsUrl) => {
 
 def captured_assertion(page, base: str) -> tuple[dict, str]:
     page.goto(base + "/auth/login")
-    answer = page.evaluate(CAPTURE_ASSERTION, "/api/v1/mfa/passkeys/signin/options?step=first")
+    answer = page.evaluate(CAPTURE_ASSERTION, "/api/v1/passkeys/signin/options?step=first")
     return answer["credential"], answer["token"]
 
 
 def send(page, base: str, credential: dict, token: str):
     return page.request.post(
-        base + "/api/v1/mfa/passkeys/signin/verify",
+        base + "/api/v1/passkeys/signin/verify",
         data=json.dumps({"credential": credential}),
         headers={"Content-Type": "application/json", "X-CSRFToken": token},
     )

@@ -16,7 +16,7 @@ from app.models import User
 from plugins.mfa import passkeys, service
 from plugins.mfa.models import MfaPasskey
 from plugins.mfa.settings import as_origins, as_rp_id
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, csrf_from
 from tests.mfa.passkey_device import SoftPasskey
 from tests.mfa.passkey_flow import API, anonymous, register, sign_in, signed_in, signed_in_with
 from tests.support.reauth import age_authentication
@@ -235,3 +235,58 @@ def test_a_user_who_signed_in_with_a_password_is_asked_for_the_passkey(app, alic
 def test_with_only_a_passkey_the_totp_section_says_it_is_the_second_factor(app, alice, device):
     page = signed_in_with(app, device).get("/account/security").get_data(as_text=True)
     assert "Your passkeys are your second factor." in page
+
+
+# --- a required role enrols a passkey instead of TOTP ------------------------------------------
+
+
+def page_token(client, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code, page.headers.get("Location"))
+    return csrf_from(page.get_data(as_text=True))
+
+
+@pytest.fixture
+def root(app, make_user):
+    """An admin (a role in MFA_REQUIRED_ROLES) signed in with the password, with no second factor."""
+    make_user("root", role="admin")
+    client = app.test_client()
+    assert AuthActions(client).login("root").status_code == 302
+    assert client.get("/admin/").headers["Location"].startswith("/mfa/setup")  # enrolment pending
+    return client
+
+
+@pytest.mark.config(MFA_REQUIRED_ROLES="admin")
+def test_the_enrolment_page_offers_a_passkey_instead_of_totp(root):
+    page = root.get("/mfa/setup").get_data(as_text=True)
+    assert 'id="mfa-setup-passkey"' in page and 'href="/account/security#passkeys"' in page
+    account = root.get("/account/security")
+    assert account.status_code == 200 and 'id="passkey-add"' in account.get_data(as_text=True)
+    assert root.get("/mfa/static/passkeys.js").status_code == 200
+
+
+@pytest.mark.config(MFA_REQUIRED_ROLES="admin")
+def test_a_required_role_enrols_a_passkey_and_is_free(app, root):
+    root.environ_base["HTTP_X_CSRFTOKEN"] = page_token(root, "/account/security")
+    assert register(root, SoftPasskey(), name="Laptop").status_code == 201
+    assert root.get("/admin/").status_code == 200  # no redirect to /mfa/setup any more
+
+
+@pytest.mark.config(MFA_REQUIRED_ROLES="admin")
+def test_a_stale_required_role_is_sent_to_reauth_not_refused(app, root):
+    root.environ_base["HTTP_X_CSRFTOKEN"] = page_token(root, "/account/security")
+    age_authentication(root, app.config["REAUTH_TIMEOUT_SECONDS"] + 10)
+    answer = root.post(f"{API}/register/options")
+    assert answer.status_code == 401 and answer.get_json()["reauth_url"].startswith("/auth/reauth")
+    assert root.get(answer.get_json()["reauth_url"]).status_code == 200
+
+
+@pytest.mark.config(MFA_REQUIRED_ROLES="admin")
+def test_only_the_passkey_enrolment_is_let_through_while_enrolment_is_pending(app, root):
+    token = page_token(root, "/account/security")
+    for path in ("/account/sessions/revoke-others", "/account/email", "/auth/password"):
+        response = root.post(path, data={"csrf_token": token, "email": "root@example.com"})
+        assert response.status_code == 302 and response.headers["Location"].startswith("/mfa/setup"), path
+    assert root.get("/auth/password").headers["Location"].startswith("/mfa/setup")
+    refused = root.get("/admin/jobs", headers={"Accept": "application/json"})
+    assert refused.status_code == 403

@@ -33,7 +33,11 @@ def test_user_without_mfa_signs_in_in_one_step(client, auth, make_user):
     assert client.get("/").status_code == 200
 
 
-def test_password_then_totp_with_next_kept(enrol, flow, client):
+def sign_in_methods(events) -> list[str]:
+    return [data["metadata"].get("method") for kind, data in events if kind == "LOGIN_SUCCESS"]
+
+
+def test_password_then_totp_with_next_kept(enrol, flow, client, events):
     user = enrol("alice")
     response = flow.password_step(next_url="/auth/password")
     assert response.status_code == 302 and response.headers["Location"] == "/mfa/verify"
@@ -46,6 +50,7 @@ def test_password_then_totp_with_next_kept(enrol, flow, client):
     done = flow.submit_code(user.code())
     assert done.status_code == 302 and done.headers["Location"] == "/auth/password"
     assert flow.signed_in()
+    assert sign_in_methods(events) == ["totp"]  # what completed the sign-in
     with client.session_transaction() as session:
         assert PENDING_KEY not in session
 
@@ -126,11 +131,12 @@ def test_a_code_is_refused_when_presented_again(steady_step, enrol, flow, auth):
     assert flow.submit_code(user.code(1)).status_code == 302
 
 
-def test_a_backup_code_works_once(enrol, flow, auth, client):
+def test_a_backup_code_works_once(enrol, flow, auth, client, events):
     user = enrol("alice")
     flow.password_step()
     first = flow.submit_code(user.backup_codes[3])
     assert first.status_code == 302
+    assert sign_in_methods(events)[-1] == "backup"
     assert "You used a backup code; 9 left." in client.get("/").get_data(as_text=True)
     auth.logout()
     flow.password_step()

@@ -1,5 +1,6 @@
 // Passkeys (WebAuthn): add one on the account page (#passkey-add), sign in with one on the
-// sign-in page (#passkey-signin) or as the second step (#passkey-verify). The server sends and
+// sign-in page (#passkey-signin), as the second step (#passkey-verify) or at re-authentication
+// (#passkey-reauth). The server sends and
 // takes the JSON forms of the WebAuthn objects (binary values as base64url); this file turns
 // them into what navigator.credentials wants and back. Without passkey support in the browser
 // the buttons stay hidden and every page works as before.
@@ -144,6 +145,26 @@
     window.location.assign(done.data.redirect || "/");
   }
 
+  // Re-authentication: the ceremony's proof goes into the form's hidden code field; the form
+  // is sent with the password (at once if it is typed in already).
+  async function reauth(button) {
+    say(button, "");
+    const start = await post(button.dataset.optionsUrl);
+    if (!start.ok) { say(button, start.data.error || "Could not start confirming with a passkey."); return; }
+    let credential;
+    try {
+      credential = await navigator.credentials.get({ publicKey: requestOptions(start.data.publicKey) });
+    } catch (error) { say(button, problem(error)); return; }
+    const done = await post(button.dataset.verifyUrl, { credential: credentialJSON(credential) });
+    if (!done.ok) { say(button, done.data.error || "The passkey was not accepted."); return; }
+    const form = button.closest("form");
+    form.querySelector('input[name="code"]').value = done.data.proof;
+    const password = form.querySelector('input[name="password"]');
+    if (password && password.value) { form.submit(); return; }
+    say(button, "Passkey confirmed: enter your password and press Confirm.");
+    if (password) { password.focus(); }
+  }
+
   function wire(id, action) {
     const button = document.getElementById(id);
     if (!button) { return; }
@@ -163,6 +184,7 @@
     wire("passkey-add", addPasskey);
     wire("passkey-signin", signIn);
     wire("passkey-verify", signIn);
+    wire("passkey-reauth", reauth);
   }
 
   if (document.readyState === "loading") {
