@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+from limits.strategies import STRATEGIES
 
 from app.database import engine_options
 from app.keys import KeyFileError, derive, instance_secret
@@ -326,6 +327,11 @@ def core_config(raw: Mapping[str, Any], explicit: Mapping[str, Any], instance_pa
         "WTF_CSRF_SECRET_KEY",
     }
     config.update({key: value for key, value in explicit.items() if key not in fixed})
+    if config["RATELIMIT_STRATEGY"] not in STRATEGIES:
+        raise ConfigError(
+            f"RATELIMIT_STRATEGY: must be one of {', '.join(sorted(STRATEGIES))}, "
+            f"got {config['RATELIMIT_STRATEGY']!r}"
+        )
     if env == "production":
         _check_host_cookie(config)
     return config

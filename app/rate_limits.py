@@ -31,7 +31,6 @@ from limits.storage import storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from app.config import ConfigError
 from app.limit_storage import MEMORY_STORAGE_URI, SweptMemoryStorage
 
 EXTENSION = "portal.rate_limits"
@@ -96,17 +95,15 @@ def parsed(limit: str) -> RateLimitItem:
 
 
 def build_counting(config: dict[str, Any]) -> Counting:
-    """The strategy and storage ``config`` names (validated: an unknown strategy stops start-up)."""
+    """The strategy and storage ``config`` names (app/config.py refuses an unknown strategy)."""
     uri = config.get("RATELIMIT_STORAGE_URI") or MEMORY_STORAGE_URI
     options = dict(config.get("RATELIMIT_STORAGE_OPTIONS") or {})
     if uri.startswith(("redis", "rediss")):
         # A Redis that stops answering must fail fast, so that the in-memory stand-in takes over.
         options.setdefault("socket_connect_timeout", 0.5)
         options.setdefault("socket_timeout", 0.5)
-    name = config.get("RATELIMIT_STRATEGY") or "fixed-window"
-    if name not in STRATEGIES:
-        raise ConfigError(f"RATELIMIT_STRATEGY: must be one of {', '.join(sorted(STRATEGIES))}, got {name!r}")
-    return Counting(STRATEGIES[name](storage_from_string(uri, **options)))
+    strategy = STRATEGIES[config.get("RATELIMIT_STRATEGY") or "moving-window"]
+    return Counting(strategy(storage_from_string(uri, **options)))
 
 
 class Limiter:
