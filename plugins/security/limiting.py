@@ -28,6 +28,7 @@ from app.limit_storage import SweptMemoryStorage
 from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
 from plugins.security.rejection import note_dry_run, reject, route_name, too_many_requests
+from plugins.security.state import EXTENSION, SecurityState
 
 BREACH_SCOPE = "security-breaches"
 KEY_PREFIX = "security"
@@ -76,8 +77,8 @@ def request_identity() -> str:
     return route_name()
 
 
-def _state() -> dict:
-    return current_app.extensions["security"]
+def _state() -> SecurityState:
+    return current_app.extensions[EXTENSION]
 
 
 def check_ban():
@@ -125,7 +126,7 @@ def count_general_limit() -> Counted | None:
     """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
     default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
     None when no storage answered (the request goes on uncounted rather than failing)."""
-    counting: Counting = _state()["counting"]
+    counting: Counting = _state().counting
     policy, limit = policies.current_policy()
     item = _parsed(limit)
     args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy}")
@@ -188,7 +189,7 @@ def escalate() -> None:
     ip = request.remote_addr
     if not config["SECURITY_BAN_ENABLED"] or not ip:
         return
-    counting: Counting = _state()["counting"]
+    counting: Counting = _state().counting
     strategy = counting.strategy()
     threshold = parse(config["SECURITY_BAN_THRESHOLD"])
     try:
@@ -228,4 +229,5 @@ def setup(app: Flask) -> None:
         return
     failures.setup(app)
     # Captured per app: the Limiter is one object per process (tests build many apps).
-    app.extensions["security"].update(limiter=core_limiter, counting=Counting(core_limiter.limiter))
+    state = app.extensions[EXTENSION]
+    state.limiter, state.counting = core_limiter, Counting(core_limiter.limiter)

@@ -18,6 +18,8 @@ from collections import OrderedDict
 from flask import Flask, current_app
 from limits import RateLimitItemPerSecond
 
+from plugins.security.state import EXTENSION
+
 log = logging.getLogger(__name__)
 SCOPE = "security-reported"
 MAX_KEYS = 10_000
@@ -55,16 +57,10 @@ class ReportedMemory:
                 entry[1] = amount
 
 
-def _memory(app: Flask) -> ReportedMemory:
-    state = app.extensions["security"]
-    memory = state.get("reported")
-    return memory if memory is not None else state.setdefault("reported", ReportedMemory())
-
-
 def _allowed_by_storage(app: Flask, key: str, seconds: int, amount: int) -> bool:
     """Whether all processes together reported ``key`` fewer than ``amount`` times (True without a
     storage), counting this report."""
-    limiter = app.extensions["security"].get("limiter")
+    limiter = app.extensions[EXTENSION].limiter
     if limiter is None:  # rate limiting is off: this process's memory is all there is
         return True
     try:
@@ -80,7 +76,7 @@ def may_report(key: str, seconds: int, amount: int = 1) -> bool:
     """Whether ``key`` may be reported now: fewer than ``amount`` reports of it in ``seconds``.
     A True answer counts as one report. ``key`` must hold no secret: it reaches the storage."""
     app = current_app._get_current_object()
-    memory = _memory(app)
+    memory = app.extensions[EXTENSION].reported
     if not memory.take(key, seconds, amount):
         return False  # this process knows: no round trip to the storage
     if _allowed_by_storage(app, key, seconds, amount):

@@ -237,7 +237,7 @@ def test_repeated_breaches_ban_the_ip_with_growing_length_and_admin_lift(
     result = runner.invoke(args=["security", "unban", "127.0.0.1"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        limiter = app.extensions["security"]["limiter"]
+        limiter = app.extensions["plugin.security"].limiter
         limiter.reset()
     second = breach_until_banned()
     assert 115 <= second <= 121  # the second ban doubles
