@@ -11,7 +11,7 @@ connection itself, inside its own transaction.
 
 Two ways in, one store. ``log_event`` is for callers outside the pipeline (sign-ins, inspection,
 bans, the core's ``security_event`` signal): it appends, then hands the event to the stage that
-the plugin's setup named (``setup(app, next_stage=...)``: the threat pipeline's ``process``).
+the plugin's setup named (``SecurityState.next_stage``: the threat pipeline's ``process``).
 ``append_event`` appends and returns the stored event to its caller only: the pipeline's own
 stages write with it (a detection, "IP blocked", an alert changed), so what they write never
 comes back to the stage that runs the rules. This module imports nothing of that pipeline.

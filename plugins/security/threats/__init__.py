@@ -1,15 +1,16 @@
 """Threat detection, alerts and responses, IP monitoring and the security console.
 
-The second of the two parts the security plugin is composed of, not a plugin of its own. It
-declares nothing itself: the plugin's modules that the template names take this part's pieces
-into the one ``Plugin`` of ``plugins/security/__init__.py``:
+The second of the two parts the security plugin is composed of, not a plugin of its own. This
+part declares nothing to the core: the modules of ``plugins/security/`` that the plugin template
+names take its pieces into the plugin's one ``Plugin`` object:
 
-- blueprints: ``security_console`` in ``plugins/security/console.py`` and ``security_threats_api``
-  in ``plugins/security/threats_api.py`` give URLs to the views of ``views.py`` and ``api.py``;
-- ``settings.SETTINGS``, ``jobs.JOBS`` and the ``cli.cli`` group of the plugin hold this part's
-  ``THREAT_SETTINGS``, ``THREAT_JOBS`` and ``COMMANDS``;
-- ``hookimpls``: the console's navigation entries, and ``openapi.py`` adds ``threat_openapi()``;
-- ``guard.GUARDS`` holds ``guard.THREAT_GUARDS`` (order 10);
-- ``hooks.setup`` builds this part's state (``state.ThreatState``), lets the audit writer flush
-  its traffic counts, and makes ``pipeline.process`` the audit log's next stage.
+- ``console.py`` and ``threats_api.py`` make the blueprints ``security_console`` and
+  ``security_threats_api`` and give URLs to the views of ``views.py`` and ``api.py`` here;
+- ``settings.py``, ``jobs.py`` and ``cli.py`` add ``THREAT_SETTINGS``, ``THREAT_JOBS`` and the
+  commands of ``cli.py`` here to the plugin's ``SETTINGS``, ``JOBS`` and ``flask security`` group;
+- ``hookimpls.py`` answers with the console's navigation entries, ``openapi.py`` with
+  ``threat_openapi()`` of ``openapi.py`` here, and ``guard.py`` declares ``guard.THREAT_GUARDS``;
+- ``hooks.py`` builds this part's state (``state.ThreatState``, the ``threats`` field of the
+  plugin's ``SecurityState``), lets the audit writer flush its traffic counts and makes
+  ``pipeline.process`` the audit log's next stage.
 """
