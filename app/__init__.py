@@ -47,14 +47,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # 2. the request pipeline (app/request_pipeline.py: routing, plugins' guards, CSRF, idle
     # timeout, access; a banned client gets no further than the guards), then the extensions
-    # The limiter is one object per process: without this, init_app would inherit the switch an
-    # earlier app in the same process (a test) set.
-    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)  # before the guards: RATELIMIT_ENABLED decides whether one runs
     request_pipeline.init_app(app, registry)
     database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    _configure_limiter(app)
     app.config.setdefault("CACHE_TYPE", "NullCache")
     app.config.setdefault("CACHE_NO_NULL_WARNING", True)
     cache.init_app(app)
@@ -81,18 +78,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
-
-
-def _configure_limiter(app: Flask) -> None:
-    """The portal's one flask-limiter ``Limiter`` (``app.extensions.limiter``): its storage and
-    strategy count the security plugin's limits and the account notices, and views may decorate
-    themselves with ``limiter.limit``. A Redis that stops answering must fail fast, so that the
-    in-memory fallback takes over."""
-    if str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith(("redis", "rediss")):
-        app.config.setdefault(
-            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
-        )
-    limiter.init_app(app)
 
 
 def _configure_logging(app: Flask) -> None:

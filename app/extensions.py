@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask import request
 from flask_caching import Cache
-from flask_limiter import Limiter
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from app.orm_session import AttachingSession
+from app.rate_limits import Limiter
 
 # Named constraints make Alembic migrations reproducible on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -33,13 +35,13 @@ def rate_limit_key() -> str:
     return f"ip:{request.remote_addr or 'unknown'}"
 
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": AttachingSession})
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# The portal's one Limiter, bound in create_app to memory+swept:// or REDIS_URL: its strategy
-# (``limiter.limiter``) counts the security plugin's limits and the account notices; views may
-# add limits of their own with ``@limiter.limit(...)``.
+# The portal's one Limiter (app/rate_limits.py), bound in create_app to memory+swept:// or
+# REDIS_URL: its strategy (``limiter.strategy``) counts the security plugin's limits, the account
+# notices and reported events; views may add limits of their own with ``@limiter.limit(...)``.
 limiter = Limiter(key_func=rate_limit_key)
 # flask-caching for view caching; NullCache until the cache plugin puts its backend behind it.
 cache = Cache()

@@ -1,5 +1,5 @@
 """Input Flask would pass on unbounded: JSON nesting, JSON bodies sent to HTML forms, integers in
-URL paths, query parameters named like url_for's arguments, and flask-limiter switched off."""
+URL paths, query parameters named like url_for's arguments, and the limiter switched off."""
 
 from __future__ import annotations
 
@@ -70,5 +70,5 @@ def test_query_parameters_named_like_url_for_arguments_stay_parameters(client, m
 
 
 @pytest.mark.config(RATELIMIT_ENABLED=False)
-def test_the_portal_starts_with_flask_limiter_switched_off(client):
+def test_the_portal_starts_with_the_limiter_switched_off(client):
     assert client.get("/healthz").status_code == 200

@@ -92,7 +92,7 @@ def _allowed(user_id: int, kind: str = "") -> bool:
     if kind == "locked":
         scope, item = "account-notice-locked", RateLimitItemPerHour(1)
     try:
-        return limiter.limiter.hit(item, scope, str(user_id))
+        return limiter.strategy.hit(item, scope, str(user_id))
     except Exception:  # the limiter's storage is down: no notice rather than a broken request
         log.warning("account notice for user %s skipped: the limit's storage is unreachable", user_id)
         return False

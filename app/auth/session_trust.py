@@ -36,8 +36,10 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import manager_of_class
+
+from app.orm_session import attach_when_opened
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +152,30 @@ def attached_user(session: Session, model, columns: dict[str, Any]):
     identity = session.identity_map.get(session.identity_key(model, columns["id"]))
     if identity is not None:
         return identity
+    user = _detached(model, columns)
+    session.add(user)
+    return user
+
+
+def trusted_user(scoped: scoped_session, model, columns: dict[str, Any]):
+    """The trusted user for this request, attached to the request's ORM session when the request
+    has one, else when it opens one (``AttachingSession``): a request that never touches the
+    database (a cached answer) builds no session, transaction or identity map for it. Either way
+    the object is the one a SELECT would give, and a change made to it before the session opens
+    is flushed when the session is (the session picks up its modified state)."""
+    if scoped.registry.has():
+        return attached_user(scoped(), model, columns)
+    user = _detached(model, columns)
+    attach_when_opened(user)
+    return user
+
+
+def _detached(model, columns: dict[str, Any]):
     # Built as a query's loader builds it (state first, then the column values), without the
     # attribute events a constructor fires: half the cost of model(**columns).
     user = manager_of_class(model).new_instance()
     user.__dict__.update(columns)
     make_transient_to_detached(user)
-    session.add(user)
     return user
 
 

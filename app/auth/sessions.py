@@ -83,7 +83,7 @@ def live_user(user_id: int) -> User | None:
         if token is not None:
             known = trust.remember(user_id, key_hash, token, user, session_id, created, last_seen)
     else:
-        user = session_trust.attached_user(db.session(), User, known.user_columns)
+        user = session_trust.trusted_user(db.session, User, known.user_columns)
         session_id, created, last_seen = known.session_id, known.created, known.last_seen
     now = utcnow()
     if now - as_utc(created) > _max_age():

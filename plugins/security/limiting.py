@@ -1,13 +1,10 @@
 """Rate limiting: the named policies' general limit on every endpoint (static files and exempt
 endpoints aside), counted with `limits` on the strategy and storage of the portal's one
-flask-limiter ``Limiter`` (``app.extensions.limiter``); wrong passwords and codes are
-failures.py's.
+``Limiter`` (``app/rate_limits.py``); wrong passwords and codes are failures.py's.
 
-Why not flask-limiter's own per-request check: it runs as a before_request of its own (its
-place in the request could not be the guard's), it has no dry run, and resolving the default
-limits per request (filtering, parsing the limit string, its request context) cost as much as
-the counting itself. Its strategy counts here with the key and the headers flask-limiter would
-use, so a view decorated with ``limiter.limit`` and these limits share storage and meaning.
+The guard counts each request once, keyed as flask-limiter keyed a default limit, and answers
+with flask-limiter's headers, so a view decorated with ``limiter.limit`` and these limits share
+storage and meaning.
 """
 
 from __future__ import annotations
@@ -15,46 +12,24 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 from flask import Flask, current_app, g, request
-from flask_limiter import HeaderNames, RateLimitExceeded
 from limits import RateLimitItem, parse
 from limits.strategies import RateLimiter
 
+from app import rate_limits
 from app.extensions import limiter as core_limiter
 from app.extensions import rate_limit_key
-from app.limit_storage import SweptMemoryStorage
+from app.rate_limits import Counting, LimitExceeded
 from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
 from plugins.security.rejection import note_dry_run, reject, route_name, too_many_requests
-from plugins.security.state import EXTENSION, SecurityState
 
 BREACH_SCOPE = "security-breaches"
 KEY_PREFIX = "security"
 GENERAL = "security_general_limit"  # g: the general limit this request was counted under
 GUESS = "_security_limits_checked"  # g: this request's guess took its places (failures.py)
-# After a storage error, count in memory for this long before asking the storage again.
-RETRY_STORAGE_AFTER_S = 10.0
 log = logging.getLogger(__name__)
-
-
-class Counting:
-    """The strategy the limits count on: the Limiter's, or one of the same kind on memory for
-    RETRY_STORAGE_AFTER_S after the storage failed to answer (a Redis that went away)."""
-
-    def __init__(self, primary: RateLimiter) -> None:
-        self.primary = primary
-        self.fallback = type(primary)(SweptMemoryStorage())
-        self.down_until = 0.0
-
-    def strategy(self) -> RateLimiter:
-        return self.fallback if time.monotonic() < self.down_until else self.primary
-
-    def failed(self, strategy: RateLimiter) -> None:
-        if strategy is self.primary:
-            log.warning("rate-limit storage unreachable; counting in memory for a while", exc_info=True)
-            self.down_until = time.monotonic() + RETRY_STORAGE_AFTER_S
 
 
 @dataclass(frozen=True)
@@ -75,10 +50,6 @@ def enabled(app: Flask) -> bool:
 def request_identity() -> str:
     """The limit's name for the request: its endpoint, or "<unmatched>" for a URL with no route."""
     return route_name()
-
-
-def _state() -> SecurityState:
-    return current_app.extensions[EXTENSION]
 
 
 def check_ban():
@@ -117,29 +88,18 @@ def check_limits():
     return response
 
 
-@lru_cache(maxsize=64)
-def _parsed(limit: str) -> RateLimitItem:
-    return parse(limit)
-
-
 def count_general_limit() -> Counted | None:
     """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
     default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
     None when no storage answered (the request goes on uncounted rather than failing)."""
-    counting: Counting = _state().counting
     policy, limit = policies.current_policy()
-    item = _parsed(limit)
+    item = rate_limits.parsed(limit)
     args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy}")
-    for _ in range(2):  # the storage, then memory if the storage just failed
-        strategy = counting.strategy()
-        try:
-            admitted = strategy.hit(item, *args)
-        except Exception:
-            counting.failed(strategy)
-            continue
-        counted = g.setdefault(GENERAL, Counted(strategy, item, args, admitted))
-        return counted
-    return None
+    counted = core_limiter.counting().hit(item, *args)
+    if counted is None:
+        return None
+    strategy, admitted = counted
+    return g.setdefault(GENERAL, Counted(strategy, item, args, admitted))
 
 
 def _seconds_to_reset(counted: Counted) -> int | None:
@@ -159,13 +119,13 @@ def general_limit_headers(response, counted: Counted):
     reset_at, remaining = int(stats.reset_time), max(0, stats.remaining)
     amount, window = counted.item.amount, counted.item.get_expiry()
     headers = response.headers
-    headers.add(HeaderNames.LIMIT.value, str(amount))
-    headers.add(HeaderNames.REMAINING.value, str(remaining))
-    headers.add(HeaderNames.RESET.value, str(reset_at))
+    headers.add(rate_limits.HEADER_LIMIT, str(amount))
+    headers.add(rate_limits.HEADER_REMAINING, str(remaining))
+    headers.add(rate_limits.HEADER_RESET, str(reset_at))
     reset = max(0, int(reset_at - time.time()))
     if response.status_code == 429 and "Retry-After" in headers:
         reset = max(reset, int(headers["Retry-After"]))
-    headers.set(HeaderNames.RETRY_AFTER.value, str(reset))
+    headers.set(rate_limits.HEADER_RETRY_AFTER, str(reset))
     name = policies.current_policy()[0].lower()
     headers["RateLimit-Policy"] = f'"{name}";q={amount};w={window}'
     headers["RateLimit"] = f'"{name}";r={remaining};t={reset}'
@@ -189,7 +149,7 @@ def escalate() -> None:
     ip = request.remote_addr
     if not config["SECURITY_BAN_ENABLED"] or not ip:
         return
-    counting: Counting = _state().counting
+    counting: Counting = core_limiter.counting()
     strategy = counting.strategy()
     threshold = parse(config["SECURITY_BAN_THRESHOLD"])
     try:
@@ -207,27 +167,13 @@ def escalate() -> None:
         ban_ip(ip, reason=f"{threshold.amount} rate-limit breaches within {threshold.get_expiry()} s")
 
 
-def handle_core_limiter(exceeded: RateLimitExceeded):
-    """Error handler for limits raised inside views (``@limiter.limit`` on the one Limiter)."""
-    try:
-        identifier = exceeded.limit.key_func()
-    except Exception:  # a key function that needs a request detail that is not there
-        identifier = f"ip:{request.remote_addr}"
-    current = core_limiter.current_limit
-    retry_after = None
-    if current is not None:
-        try:
-            retry_after = max(1, int(current.reset_at - time.time()))
-        except Exception:  # the storage went away between the check and now
-            retry_after = None
-    return reject(identifier, str(exceeded.limit.limit), retry_after=retry_after)
+def handle_view_limit(exceeded: LimitExceeded):
+    """Error handler for limits views declare themselves (``@limiter.limit`` on the one Limiter)."""
+    return reject(exceeded.identifier, str(exceeded.item), retry_after=exceeded.retry_after)
 
 
 def setup(app: Flask) -> None:
-    app.register_error_handler(RateLimitExceeded, handle_core_limiter)
+    app.register_error_handler(LimitExceeded, handle_view_limit)
     if not enabled(app):
         return
     failures.setup(app)
-    # Captured per app: the Limiter is one object per process (tests build many apps).
-    state = app.extensions[EXTENSION]
-    state.limiter, state.counting = core_limiter, Counting(core_limiter.limiter)

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from flask import Flask, current_app
 from limits import RateLimitItemPerSecond
 
+from app.extensions import limiter
 from plugins.security.state import EXTENSION
 
 log = logging.getLogger(__name__)
@@ -60,16 +61,13 @@ class ReportedMemory:
 def _allowed_by_storage(app: Flask, key: str, seconds: int, amount: int) -> bool:
     """Whether all processes together reported ``key`` fewer than ``amount`` times (True without a
     storage), counting this report."""
-    limiter = app.extensions[EXTENSION].limiter
-    if limiter is None:  # rate limiting is off: this process's memory is all there is
+    # "amount per N seconds": the limiter's strategy (its in-memory stand-in while the storage
+    # is down) admits the first ``amount`` reporters only.
+    counted = limiter.counting(app).hit(RateLimitItemPerSecond(amount, seconds), SCOPE, key)
+    if counted is None:  # an unreachable storage must not stop the report
+        log.warning("could not check whether %s was reported; reporting it", SCOPE)
         return True
-    try:
-        # "amount per N seconds": the limiter's strategy (its in-memory fallback while the
-        # storage is down) admits the first ``amount`` reporters only.
-        return limiter.limiter.hit(RateLimitItemPerSecond(amount, seconds), SCOPE, key)
-    except Exception:  # an unreachable storage must not stop the report
-        log.warning("could not check whether %s was reported; reporting it", SCOPE, exc_info=True)
-        return True
+    return counted[1]
 
 
 def may_report(key: str, seconds: int, amount: int = 1) -> bool:

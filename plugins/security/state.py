@@ -16,13 +16,11 @@ from flask import current_app
 if TYPE_CHECKING:
     import threading
 
-    from flask_limiter import Limiter
     from maxminddb import Reader
 
     from plugins.security.audit_record import RecordedEvent
     from plugins.security.audit_writer import AuditWriter
     from plugins.security.bans import BanCache
-    from plugins.security.limiting import Counting
     from plugins.security.rejection import RejectionCounts
     from plugins.security.repeats import RepeatMemory
     from plugins.security.reported import ReportedMemory
@@ -47,7 +45,7 @@ class ThreatState:
 
 @dataclass
 class SecurityState:
-    """The audit log's key, writer and memories, the limits' counters and the threat part."""
+    """The audit log's key, writer and memories, the limits' rejections and the threat part."""
 
     audit_key: bytes  # the chain's HMAC key, resolved once at setup
     audit_writer: AuditWriter  # this process's queue and thread that store events and counts
@@ -62,9 +60,6 @@ class SecurityState:
     # requests found clean (path, query, headers), inspected once.
     inspected_headers: tuple[tuple[str, str], ...] = ()
     inspected_clean: set[tuple] = field(default_factory=set)
-    # Filled by limiting.setup when rate limiting is on: the one Limiter and its counting.
-    limiter: Limiter | None = None
-    counting: Counting | None = None
 
 
 def state() -> SecurityState:

@@ -66,7 +66,7 @@ def lock_notices(app, smtp_inbox) -> list:
 def an_hour_passes(app, user_id: int) -> None:
     """The lock notices' hourly allowance is spent again (what an hour's wait would do)."""
     with app.app_context():
-        limiter.limiter.clear(RateLimitItemPerHour(1), "account-notice-locked", str(user_id))
+        limiter.strategy.clear(RateLimitItemPerHour(1), "account-notice-locked", str(user_id))
 
 
 def test_many_addresses_lock_the_account_and_the_victim_gets_one_notice(app, carol, smtp_inbox):

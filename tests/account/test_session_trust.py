@@ -168,3 +168,49 @@ def test_without_a_usable_instance_folder_every_request_reads_the_session(tmp_pa
         for _ in range(3):
             assert allowed(me)
     assert len(reads) >= 3
+
+
+def _probe_routes(app):
+    """Two public views on the trusted user: one that never touches the database, and one that
+    changes the user before it first uses the session, then commits."""
+    from flask_login import current_user
+
+    from app.access import public
+
+    opened: list[bool] = []
+
+    @public
+    def probe_untouched():
+        current_user.username  # noqa: B018 (reads the trusted user only)
+        opened.append(db.session.registry.has())
+        return "ok"
+
+    @public
+    def probe_change():
+        current_user.email = "changed-before-the-session-opened@example.org"
+        db.session.commit()
+        return "ok"
+
+    app.add_url_rule("/probe-untouched", view_func=probe_untouched)
+    app.add_url_rule("/probe-change", view_func=probe_change)
+    return opened
+
+
+def test_a_trusted_user_opens_no_orm_session_for_a_request_that_needs_none(app, make_user):
+    opened = _probe_routes(app)
+    make_user("alice")
+    me = signed_in(app)
+    assert allowed(me)  # the session is read (and trusted from here on)
+    assert me.get("/probe-untouched").status_code == 200
+    assert opened == [False]
+
+
+def test_a_change_to_the_trusted_user_before_the_session_opens_is_committed(app, make_user):
+    _probe_routes(app)
+    make_user("alice")
+    me = signed_in(app)
+    assert allowed(me)
+    assert me.get("/probe-change").status_code == 200
+    with app.app_context():
+        stored = db.session.scalar(db.select(User).where(User.username == "alice"))
+        assert stored.email == "changed-before-the-session-opened@example.org"
