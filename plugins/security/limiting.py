@@ -68,9 +68,11 @@ def check_ban():
 def check_limits():
     """Guard: take a guess's places, or count the request under the general limit; reject (or,
     in dry-run mode, only log) a breach."""
-    if policies.no_limit_applies():
+    policy = policies.endpoint_policy()
+    guess = policy.counts_failures_only and request.method == "POST"
+    if (policy.counts_failures_only or policy.exempt) and not guess:
         return None  # a sign-in page's GET or an exempt endpoint: no limit counts it
-    if policies.is_guess():
+    if guess:
         g.setdefault(GUESS, True)
         response, by_address = failures.reserve()
         if by_address:
@@ -92,9 +94,9 @@ def count_general_limit() -> Counted | None:
     """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
     default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
     None when no storage answered (the request goes on uncounted rather than failing)."""
-    policy, limit = policies.current_policy()
-    item = rate_limits.parsed(limit)
-    args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy}")
+    policy = policies.endpoint_policy()
+    item = rate_limits.parsed(policy.limit)
+    args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy.name}")
     counted = core_limiter.counting().hit(item, *args)
     if counted is None:
         return None
@@ -126,7 +128,7 @@ def general_limit_headers(response, counted: Counted):
     if response.status_code == 429 and "Retry-After" in headers:
         reset = max(reset, int(headers["Retry-After"]))
     headers.set(rate_limits.HEADER_RETRY_AFTER, str(reset))
-    name = policies.current_policy()[0].lower()
+    name = policies.endpoint_policy().header_name
     headers["RateLimit-Policy"] = f'"{name}";q={amount};w={window}'
     headers["RateLimit"] = f'"{name}";r={remaining};t={reset}'
     return response

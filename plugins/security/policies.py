@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
-from flask import current_app, g, request
+from flask import Flask, current_app, request
 from flask_login import current_user
 
 from app.auth.service import keyed_digest, normalize_username
@@ -12,6 +14,7 @@ from plugins.security.sanitize import clean_text
 
 # Policies whose endpoints count wrong answers (401) instead of requests.
 FAILURE_POLICIES = ("AUTH", "MFA")
+MAX_REMEMBERED_POLICIES = 4096
 
 
 def default_limit() -> str:
@@ -44,21 +47,61 @@ def resolve(endpoint: str | None, path: str) -> tuple[str, str]:
     return "DEFAULT", default_limit()
 
 
+@dataclass(frozen=True)
+class EndpointPolicy:
+    """What the limits make of one endpoint (and whether its URL is the API's), worked out once
+    per app: the configuration does not change while the app serves."""
+
+    name: str  # AUTH, MFA, API, DEFAULT or ENDPOINT
+    limit: str
+    counts_failures_only: bool  # sign-in and second-factor endpoints count wrong answers
+    exempt: bool  # RATE_LIMIT_EXEMPT_ENDPOINTS: nothing counts it
+
+    @property
+    def header_name(self) -> str:
+        return self.name.lower()
+
+
+_POLICIES: WeakKeyDictionary[Flask, dict[tuple[str | None, bool], EndpointPolicy]] = WeakKeyDictionary()
+
+
+def endpoint_policy() -> EndpointPolicy:
+    """The current request's policy (a dictionary lookup after an endpoint's first request)."""
+    endpoint, path = request.endpoint, request.path
+    app = current_app._get_current_object()
+    known = _POLICIES.get(app)
+    if known is None:
+        known = _POLICIES.setdefault(app, {})
+    key = (endpoint, path.startswith("/api/"))
+    policy = known.get(key)
+    if policy is None:
+        name, limit = resolve(endpoint, path)
+        policy = EndpointPolicy(
+            name,
+            limit,
+            counts_failures_only=name in FAILURE_POLICIES,
+            exempt=endpoint in app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"],
+        )
+        if len(known) < MAX_REMEMBERED_POLICIES:  # endpoints are few; a bound all the same
+            known[key] = policy
+    return policy
+
+
 def current_policy() -> tuple[str, str]:
-    """The policy of the current request (computed once per request)."""
-    if "security_policy" not in g:
-        g.security_policy = resolve(request.endpoint, request.path)
-    return g.security_policy
+    """(name, limit string) of the current request's policy."""
+    policy = endpoint_policy()
+    return policy.name, policy.limit
 
 
 def general_exempt() -> bool:
     """Sign-in and second-factor endpoints count wrong answers only (see failures.py); exempt
     endpoints count nothing. Showing a sign-in or code form never counts."""
-    return counts_failures_only() or request.endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"]
+    policy = endpoint_policy()
+    return policy.counts_failures_only or policy.exempt
 
 
 def counts_failures_only() -> bool:
-    return current_policy()[0] in FAILURE_POLICIES
+    return endpoint_policy().counts_failures_only
 
 
 def is_guess() -> bool:

@@ -5,6 +5,7 @@ notice to the user) and impossible travel; and the fingerprint of the signed-in 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from flask import current_app, flash, has_request_context, request, session
 from sqlalchemy import select
@@ -111,5 +112,15 @@ def _impossible_travel(previous: KnownAddress, place: geo.Place, now, config) ->
 
 def fingerprint() -> list[str]:
     """The request's IP and a short hash of its user agent."""
-    agent = request.user_agent.string or ""
-    return [request.remote_addr or "", hashlib.sha256(agent.encode()).hexdigest()[:16]]
+    agent = request.environ.get("HTTP_USER_AGENT", "")
+    digest = _remembered_digest(agent) if len(agent) <= 512 else _agent_digest(agent)
+    return [request.remote_addr or "", digest]
+
+
+def _agent_digest(agent: str) -> str:
+    return hashlib.sha256(agent.encode()).hexdigest()[:16]
+
+
+# Checked on every signed-in request, and a portal's clients send few distinct agents; a bound
+# on both the entries and their size keeps a stranger's made-up agents from costing memory.
+_remembered_digest = lru_cache(maxsize=1024)(_agent_digest)
