@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
+from flask import current_app
+
 from app.plugin import first_hook_result
 
 
@@ -24,8 +26,18 @@ class CacheProvider(Protocol):
         ...
 
 
+PROVIDER = "portal.cache_provider"
+_NONE = object()  # remembered: no plugin provides a cache
+
+
 def _provider() -> CacheProvider | None:
-    return first_hook_result("portal_cache_provider")
+    """The app's cache provider, asked of the plugins once per app (the answer is fixed at
+    start-up, and a hook call per cached read cost a tenth of a cached answer)."""
+    extensions = current_app.extensions
+    provider = extensions.get(PROVIDER)
+    if provider is None:
+        provider = extensions[PROVIDER] = first_hook_result("portal_cache_provider") or _NONE
+    return None if provider is _NONE else provider
 
 
 def get_or_set(
