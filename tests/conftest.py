@@ -80,9 +80,9 @@ def portal(path: Path, **config) -> Iterator[Flask]:
         performance = application.extensions.get("plugin.performance")
         if performance is not None:  # its flusher thread must not write into the next test's tables
             performance.recorder.close()
-        writer = application.extensions.get("security", {}).get("audit_writer")
-        if writer is not None:  # the same for the audit writer: drain it, end its thread
-            writer.close()
+        security = application.extensions.get("plugin.security")
+        if security is not None:  # the same for the audit writer: drain it, end its thread
+            security.audit_writer.close()
         with application.app_context():
             _db.session.remove()
             if TEST_DATABASE_URL:

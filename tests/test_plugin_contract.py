@@ -163,11 +163,6 @@ NOT_YET_ON_THE_TEMPLATE: dict[tuple[str, str], str] = {
     ("mfa", "hooks"): "answers named after_password, nav_items, ... in __init__, reauth and account",
     ("mfa", "parts"): "setup is in __init__.py, not hooks.py",
     ("mfa", "state"): "a dict at app.extensions['mfa']",
-    ("security", "init"): "the blueprint, part lists, setup and answers are built in __init__.py",
-    ("security", "blueprints"): "bp in __init__, the API's named bp, the console's in threats/",
-    ("security", "hooks"): "answers named run_guards, nav_items, ... in guard, account, __init__",
-    ("security", "parts"): "SETTINGS + THREAT_SETTINGS, JOBS + THREAT_JOBS; setup in __init__",
-    ("security", "state"): "dicts at app.extensions['security'] and ['security_threats']",
 }
 
 

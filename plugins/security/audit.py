@@ -11,7 +11,7 @@ connection itself, inside its own transaction.
 
 Two ways in, one store. ``log_event`` is for callers outside the pipeline (sign-ins, inspection,
 bans, the core's ``security_event`` signal): it appends, then hands the event to the stage that
-the plugin's setup named (``setup(app, next_stage=...)``: the threat pipeline's ``process``).
+the plugin's setup named (``SecurityState.next_stage``: the threat pipeline's ``process``).
 ``append_event`` appends and returns the stored event to its caller only: the pipeline's own
 stages write with it (a detection, "IP blocked", an alert changed), so what they write never
 comes back to the stage that runs the rules. This module imports nothing of that pipeline.
@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +40,7 @@ from plugins.security.audit_record import RecordedEvent, canonical_time
 from plugins.security.audit_writer import FAILED, LATE, STORED, AuditWriter
 from plugins.security.models import GENESIS_HASH, AuditChainHead, SecurityEvent
 from plugins.security.sanitize import clean_metadata, clean_text
+from plugins.security.state import EXTENSION
 
 log = logging.getLogger(__name__)
 siem = logging.getLogger("portal.security")
@@ -84,7 +84,7 @@ def event_hash(key: bytes | None, prev_hash: str, row: dict[str, Any]) -> str:
 
 def audit_key() -> bytes:
     """The audit chain's key (configured or the instance's; resolved when the plugin is set up)."""
-    return current_app.extensions["security"]["audit_key"]
+    return current_app.extensions[EXTENSION].audit_key
 
 
 def lock_chain(conn) -> Any:
@@ -220,7 +220,8 @@ def _append_in_held_transaction(conn, row: dict[str, Any]) -> dict[str, Any]:
 def _append(row: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """Store ``row`` through this process's writer; return (outcome, stored row or None)."""
     app = current_app._get_current_object()
-    writer: AuditWriter | None = app.extensions.get("security", {}).get("audit_writer")
+    state = app.extensions.get(EXTENSION)
+    writer: AuditWriter | None = state.audit_writer if state is not None else None
     held = _session_write_connection()
     if held is not None:
         return STORED, _append_in_held_transaction(held, row)
@@ -343,7 +344,8 @@ def log_event(
     )
     if event is None:
         return None
-    next_stage = current_app.extensions.get("security", {}).get("next_stage")
+    state = current_app.extensions.get(EXTENSION)
+    next_stage = state.next_stage if state is not None else None
     if next_stage is not None:
         next_stage(event)
     return event.id
@@ -386,21 +388,23 @@ def _late_line(row: dict[str, Any], stored: bool) -> None:
     _write_siem_line(row, stored)
 
 
-def setup(app: Flask, next_stage: Callable[[RecordedEvent], Any] | None = None) -> None:
-    """Set up the audit log on ``app``; ``next_stage`` receives each event ``log_event`` stores
-    (the pipeline's next stage, named by the plugin that composes it)."""
-    state = app.extensions["security"]
-    # The chain is always keyed: configured, or the instance folder's key (production needs one).
-    state["audit_key"] = seal.resolve_audit_key(app)
-    state["next_stage"] = next_stage
-    # Repeated detections are counted in memory; their counts are stored like any event from
-    # outside the pipeline, so that an alert grows by them.
-    state["repeats"] = repeats.RepeatMemory(write=log_event)
-    security_event.connect(record_signal, sender=app)
-    app.extensions["security"]["audit_writer"] = AuditWriter(
+def new_writer(app: Flask) -> AuditWriter:
+    """This process's audit writer for ``app`` (its thread starts with the first event)."""
+    return AuditWriter(
         app,
         append_batch,
         _late_line,
         queue_size=app.config["SECURITY_AUDIT_QUEUE_SIZE"],
         batch_size=app.config["SECURITY_AUDIT_BATCH_SIZE"],
     )
+
+
+def new_repeat_memory() -> repeats.RepeatMemory:
+    """The memory of repeated detections: their counts are stored like any event from outside
+    the pipeline, so that an alert grows by them."""
+    return repeats.RepeatMemory(write=log_event)
+
+
+def setup(app: Flask) -> None:
+    """Record the core's security events of ``app`` (its state holds the key and the writer)."""
+    security_event.connect(record_signal, sender=app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -19,6 +20,7 @@ from app.extensions import db
 from app.models import as_utc, utcnow
 from plugins.security.audit import log_event
 from plugins.security.models import IpBan
+from plugins.security.state import state
 
 log = logging.getLogger(__name__)
 # Bans within this period count as repeats when the next ban's length is chosen.
@@ -29,31 +31,35 @@ def _as_epoch(value: datetime) -> float:
     return as_utc(value).timestamp()
 
 
-def _cache() -> dict:
-    return current_app.extensions["security"].setdefault("ban_cache", {"loaded": None, "bans": {}})
+@dataclass
+class BanCache:
+    """This worker's copy of the active bans: IP -> end (epoch seconds), and when it was read."""
+
+    loaded: float | None = None  # monotonic time of the last read; None: read on next use
+    bans: dict[str, float] = field(default_factory=dict)
 
 
 def invalidate_cache() -> None:
-    _cache()["loaded"] = None
+    state().ban_cache.loaded = None
 
 
 def active_bans() -> dict[str, float]:
     """Banned IPs and when (epoch seconds) each ban ends, at most SECURITY_BAN_CACHE_SECONDS old."""
-    cache = _cache()
+    cache = state().ban_cache
     now = time.monotonic()
     max_age = current_app.config["SECURITY_BAN_CACHE_SECONDS"]
-    if cache["loaded"] is None or now - cache["loaded"] >= max_age:
+    if cache.loaded is None or now - cache.loaded >= max_age:
         try:
             rows = db.session.execute(
                 select(IpBan.ip_address, func.max(IpBan.expires_at))
                 .where(IpBan.lifted_at.is_(None), IpBan.expires_at > utcnow())
                 .group_by(IpBan.ip_address)
             ).all()
-            cache["bans"] = {ip: _as_epoch(expires) for ip, expires in rows}
-            cache["loaded"] = now
+            cache.bans = {ip: _as_epoch(expires) for ip, expires in rows}
+            cache.loaded = now
         except Exception:  # an unreadable ban list must not take the portal down
             log.exception("could not load the IP ban list; keeping the previous one")
-    return cache["bans"]
+    return cache.bans
 
 
 def ban_remaining(ip: str | None) -> int:

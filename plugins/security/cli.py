@@ -1,4 +1,5 @@
-"""``flask security ...``: verify the audit chain, purge old events, lift IP bans."""
+"""``flask security ...``: verify the audit chain, purge old events, lift IP bans, and the threat
+part's commands (``threats/cli.py``: IP lists, blocks, the scan, the report)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from plugins.security.bans import active_bans, lift_bans
 from plugins.security.chain import purge_events, verify_chain
+from plugins.security.threats import cli as threat_cli
 
 
 @click.command("verify-audit")
@@ -74,8 +76,6 @@ def bans() -> None:
 
 COMMANDS = (verify_audit, purge, unban, bans)
 
-
-def command_group(*parts: tuple[click.Command, ...]) -> AppGroup:
-    """The plugin's ``flask security`` group: these commands and those of the plugin's other parts."""
-    commands = [command for part in (COMMANDS, *parts) for command in part]
-    return AppGroup("security", help="Audit log and rate-limit administration.", commands=commands)
+cli = AppGroup(
+    "security", help="Audit log and rate-limit administration.", commands=[*COMMANDS, *threat_cli.COMMANDS]
+)

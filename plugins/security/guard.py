@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from app.plugin import RequestGuard
 from plugins.security import inspection, limiting, repeats
-from plugins.security.threats import THREAT_GUARDS
+from plugins.security.threats.guard import THREAT_GUARDS
 
 
 def sweep_repeats() -> None:

@@ -15,6 +15,7 @@ from app.events import EventType, Severity
 from plugins.security.audit import log_event
 from plugins.security.patterns import classify, dangerous_upload
 from plugins.security.sanitize import clean_text, is_secret_key
+from plugins.security.state import EXTENSION
 
 EVENT_TYPES = {
     "sql_injection": (EventType.SQL_INJECTION_ATTEMPT, Severity.HIGH),
@@ -72,7 +73,7 @@ def _candidates(max_bytes: int) -> Iterator[tuple[str, str, str]]:
             if not is_secret_key(name):  # a token in a link must not end up in the audit log
                 yield "query", name, value
     environ = request.environ
-    for header, key in current_app.extensions["security"]["inspected_headers"]:
+    for header, key in current_app.extensions[EXTENSION].inspected_headers:
         value = environ.get(key)
         if value:
             yield "header", header, value
@@ -107,12 +108,12 @@ def inspect_request():
     # A bound per value as well as per request: one huge field cannot use up the budget of the
     # fields after it. Both count characters (at most four bytes each); the search is linear.
     max_value = current_app.config["SECURITY_INSPECT_MAX_VALUE_BYTES"]
-    clean = current_app.extensions["security"]["inspected_clean"]
+    clean = current_app.extensions[EXTENSION].inspected_clean
     environ = request.environ
     seen_key = None
     if request.method in BODYLESS:
         seen_key = (request.path, environ.get("QUERY_STRING", "")) + tuple(
-            environ.get(key) for _, key in current_app.extensions["security"]["inspected_headers"]
+            environ.get(key) for _, key in current_app.extensions[EXTENSION].inspected_headers
         )
         if seen_key in clean:
             return None
@@ -181,6 +182,7 @@ def _blocked():
 
 
 def setup(app: Flask) -> None:
-    app.extensions["security"]["inspected_headers"] = _environ_keys(app.config["SECURITY_INSPECT_HEADERS"])
-    app.extensions["security"]["inspected_clean"] = set()
+    state = app.extensions[EXTENSION]
+    state.inspected_headers = _environ_keys(app.config["SECURITY_INSPECT_HEADERS"])
+    state.inspected_clean = set()
     # inspect_request is the plugin's guard at order 40 (plugins/security/guard.py)

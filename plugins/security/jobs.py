@@ -1,4 +1,4 @@
-"""Scheduled jobs of the security plugin."""
+"""Scheduled jobs of the security plugin: the audit log's, then the threat part's (``threats/jobs.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 
 from app.plugin import Job
 from plugins.security.chain import purge_events
+from plugins.security.threats.jobs import THREAT_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ def purge_old_events() -> None:
         log.info("purged %d security events past retention", deleted)
 
 
-JOBS = [
+JOBS: tuple[Job, ...] = (
     Job(
         name="security.purge_events",
         func=purge_old_events,
@@ -25,4 +26,5 @@ JOBS = [
         trigger_args={"hours": 6},
         description="Delete audit events older than SECURITY_EVENTS_RETENTION_DAYS",
     ),
-]
+    *THREAT_JOBS,
+)

@@ -16,6 +16,7 @@ from app.signals import request_rate_limited
 from plugins.security.audit import log_event
 from plugins.security.models import RateLimitRecord
 from plugins.security.sanitize import clean_text
+from plugins.security.state import EXTENSION
 
 log = logging.getLogger(__name__)
 # What a request that matches no route is called in limits, counts and events: flask-limiter
@@ -78,20 +79,21 @@ class RejectionCounts:
 
 def count_rejection(identifier: str, endpoint: str) -> None:
     """Count a rejection of (identifier, endpoint) for security_rate_limits."""
-    state = current_app.extensions["security"]
-    if state["rejections"].add(identifier, endpoint):
-        state["audit_writer"].nudge(FLUSHER)
+    state = current_app.extensions[EXTENSION]
+    if state.rejections.add(identifier, endpoint):
+        state.audit_writer.nudge(FLUSHER)
 
 
 def flush_rejections(app: Flask) -> int:
     """Write this process's buffered rejection counts now; return how many rows were written."""
-    return app.extensions["security"]["audit_writer"].flush_counts().get(FLUSHER, 0)
+    return app.extensions[EXTENSION].audit_writer.flush_counts().get(FLUSHER, 0)
 
 
 def setup(app: Flask) -> None:
-    counts = app.extensions["security"]["rejections"] = RejectionCounts()
-    app.extensions["security"]["audit_writer"].add_flusher(
-        FLUSHER, app.config["SECURITY_COUNTS_FLUSH_SECONDS"], counts.write
+    """Let the audit writer store the rejection counts of ``app``'s state."""
+    state = app.extensions[EXTENSION]
+    state.audit_writer.add_flusher(
+        FLUSHER, app.config["SECURITY_COUNTS_FLUSH_SECONDS"], state.rejections.write
     )
 
 

@@ -39,6 +39,7 @@ from flask import Flask, current_app, has_request_context
 from app.events import EventType
 from app.models import utcnow
 from plugins.security.audit_record import canonical_time
+from plugins.security.state import EXTENSION
 
 REPEATS = "repeats"  # metadata key of a count event; it is never aggregated itself
 AGGREGATED_TYPES = frozenset(
@@ -116,8 +117,9 @@ class RepeatMemory:
 
 
 def _memory(app: Flask) -> RepeatMemory | None:
-    """This app's memory, created by the audit log's setup (None before it, or without it)."""
-    return app.extensions.get("security", {}).get("repeats")
+    """This app's memory, in the plugin's state (None before its setup, or without the plugin)."""
+    state = app.extensions.get(EXTENSION)
+    return state.repeats if state is not None else None
 
 
 def identity(row: dict[str, Any]) -> str:

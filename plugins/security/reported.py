@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from limits import RateLimitItemPerSecond
 
 from app.extensions import limiter
+from plugins.security.state import EXTENSION
 
 log = logging.getLogger(__name__)
 SCOPE = "security-reported"
@@ -57,12 +58,6 @@ class ReportedMemory:
                 entry[1] = amount
 
 
-def _memory(app: Flask) -> ReportedMemory:
-    state = app.extensions["security"]
-    memory = state.get("reported")
-    return memory if memory is not None else state.setdefault("reported", ReportedMemory())
-
-
 def _allowed_by_storage(app: Flask, key: str, seconds: int, amount: int) -> bool:
     """Whether all processes together reported ``key`` fewer than ``amount`` times (True without a
     storage), counting this report."""
@@ -79,7 +74,7 @@ def may_report(key: str, seconds: int, amount: int = 1) -> bool:
     """Whether ``key`` may be reported now: fewer than ``amount`` reports of it in ``seconds``.
     A True answer counts as one report. ``key`` must hold no secret: it reaches the storage."""
     app = current_app._get_current_object()
-    memory = _memory(app)
+    memory = app.extensions[EXTENSION].reported
     if not memory.take(key, seconds, amount):
         return False  # this process knows: no round trip to the storage
     if _allowed_by_storage(app, key, seconds, amount):

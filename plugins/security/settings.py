@@ -1,4 +1,5 @@
-"""Configuration of the security plugin, one ``Setting`` per variable (a bad value names it)."""
+"""Configuration of the security plugin, one ``Setting`` per variable (a bad value names it):
+the first part's below, then the threat part's (``threats/settings.py``), in ``SETTINGS``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from limits import parse_many
 
 from app.config import Setting, as_bool, as_choice, as_float, as_int, as_list, as_optional_str
+from plugins.security.threats.settings import THREAT_SETTINGS
 
 POLICY_NAMES = ("AUTH", "MFA", "API", "DEFAULT")
 
@@ -48,7 +50,7 @@ def as_endpoint_limits(value: Any) -> dict[str, str]:
     return result
 
 
-SETTINGS: tuple[Setting, ...] = (
+AUDIT_AND_LIMIT_SETTINGS: tuple[Setting, ...] = (
     # rate limiting
     Setting("RATE_LIMIT_ENABLED", True, as_bool, "rate limiting on or off"),
     Setting("RATE_LIMIT_WINDOW_MS", 900_000, as_int(1000, 86_400_000), "window of the default limit (ms)"),
@@ -118,3 +120,5 @@ SETTINGS: tuple[Setting, ...] = (
         "SECURITY_INSPECT_MAX_VALUE_BYTES", 8_192, as_int(64, 10_485_760), "bytes of one value inspected"
     ),
 )
+
+SETTINGS: tuple[Setting, ...] = (*AUDIT_AND_LIMIT_SETTINGS, *THREAT_SETTINGS)

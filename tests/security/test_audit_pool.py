@@ -59,7 +59,7 @@ def small_pool_portal(database_url: str, instance: str):
     try:
         yield app
     finally:
-        app.extensions["security"]["audit_writer"].close()
+        app.extensions["plugin.security"].audit_writer.close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.plugins("security")
 
 
 def _writer(app):
-    return app.extensions["security"]["audit_writer"]
+    return app.extensions["plugin.security"].audit_writer
 
 
 def _sqlite_path(app) -> str:
@@ -214,7 +214,7 @@ def _threaded_writer(database_url: str, instance: str, writer: int) -> None:
         thread.start()
     for thread in threads:
         thread.join(60)
-    app.extensions["security"]["audit_writer"].close()
+    app.extensions["plugin.security"].audit_writer.close()
     assert len(ids) == 40 and None not in ids
 
 

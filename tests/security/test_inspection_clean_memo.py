@@ -12,7 +12,7 @@ pytestmark = pytest.mark.plugins("security")
 
 
 def test_a_clean_request_is_remembered_and_a_changed_one_still_inspected(client, app):
-    clean = app.extensions["security"]["inspected_clean"]
+    clean = app.extensions["plugin.security"].inspected_clean
     for _ in range(3):
         client.get("/auth/login", query_string={"next": "/"}, headers={"User-Agent": "browser"})
     assert len(clean) == 1

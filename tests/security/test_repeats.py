@@ -23,7 +23,7 @@ def traversal(client, number: int, ip: str = PROBER):
 
 def close_windows(app) -> None:
     """Age every open window past its end, as the clock would."""
-    memory = app.extensions["security"]["repeats"]
+    memory = app.extensions["plugin.security"].repeats
     for window in memory.windows.values():
         window.started -= app.config["SECURITY_REPEAT_WINDOW_SECONDS"] + 1
 
@@ -55,7 +55,7 @@ def test_a_closed_window_is_written_by_the_next_request_of_anyone(app, client):
     for number in range(5):
         traversal(client, number)
     close_windows(app)
-    app.extensions["security"]["repeats"].next_sweep = 0
+    app.extensions["plugin.security"].repeats.next_sweep = 0
     assert client.get("/healthz", environ_base={"REMOTE_ADDR": "192.0.2.50"}).status_code == 200
     first, count = events(app)
     assert count["metadata"]["repeats"] == 4
@@ -94,7 +94,7 @@ def test_the_memory_is_bounded_and_an_evicted_count_is_written(app):
         for _ in range(3):
             with app.test_request_context(environ_base={"REMOTE_ADDR": f"198.51.100.{source}"}):
                 log_event(EventType.CSRF_ATTEMPT, Severity.MEDIUM, description="no token")
-    assert len(app.extensions["security"]["repeats"].windows) == 10
+    assert len(app.extensions["plugin.security"].repeats.windows) == 10
     stored = events(app)
     assert len(stored) == 30 + 20 and sum(e["metadata"].get("repeats", 0) for e in stored) == 40
     repeats.flush(app)

@@ -42,17 +42,17 @@ def stages(monkeypatch):
 def handed_on(app):
     """The events the audit log hands to its next stage (the pipeline's entry)."""
     seen = []
-    state = app.extensions["security"]
-    entry = state["next_stage"]
+    state = app.extensions["plugin.security"]
+    entry = state.next_stage
     assert entry is pipeline.process  # declared by the plugin's setup
 
     def spy(event):
         seen.append(event)
         return entry(event)
 
-    state["next_stage"] = spy
+    state.next_stage = spy
     yield seen
-    state["next_stage"] = entry
+    state.next_stage = entry
 
 
 def _failures(app, count: int) -> None:

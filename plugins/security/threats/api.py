@@ -1,26 +1,24 @@
-"""/api/v1/security/alerts and /api/v1/security/ips: the console's data as JSON (admins only)."""
+"""/api/v1/security/alerts and /api/v1/security/ips: the console's data as JSON (admins only).
+
+Their URLs are on the blueprint ``security_threats_api`` (``plugins/security/threats_api.py``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.access import ADMIN, protect_blueprint
-from app.api import API_PREFIX, fail, json_body, query_choice, query_int
+from app.api import fail, json_body, query_choice, query_int
 from app.extensions import db
 from app.models import Role, User
 from plugins.security.threats import blocking, queries
 from plugins.security.threats.alerts import NOTES_LIMIT, change_alert, reopen_conflict
 from plugins.security.threats.models import OPEN_STATUSES, AlertEvent, AlertStatus, SecurityAlert
 
-api_bp = Blueprint("security_threats_api", __name__, url_prefix=f"{API_PREFIX}/security")
-protect_blueprint(api_bp, ADMIN)
 STATUS_FILTERS = ("open", "all", *[s.value for s in AlertStatus])
 SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 
-@api_bp.route("/alerts")
 def list_alerts():
     status = query_choice("status", "open", STATUS_FILTERS)
     severity = query_choice("severity", "", ("", *SEVERITIES))
@@ -55,7 +53,6 @@ def _alert_or_404(alert_id: int) -> SecurityAlert:
     return alert
 
 
-@api_bp.route("/alerts/<int:alert_id>")
 def get_alert(alert_id: int):
     alert = _alert_or_404(alert_id)
     event_ids = db.session.scalars(
@@ -67,7 +64,6 @@ def get_alert(alert_id: int):
     return jsonify(alert={**alert.to_dict(), "event_ids": list(event_ids)})
 
 
-@api_bp.route("/alerts/<int:alert_id>", methods=["PATCH"])
 def update_alert(alert_id: int):
     alert = _alert_or_404(alert_id)
     body = json_body(max_keys=10)
@@ -105,7 +101,6 @@ def _ip_or_400(ip: str) -> str:
         fail("not an IPv4 or IPv6 address", "ip")
 
 
-@api_bp.route("/ips/<path:ip>")
 def get_ip(ip: str):
     summary = queries.ip_summary(_ip_or_400(ip))
     # Datetimes as they are: the JSON provider writes each as RFC 3339 in UTC.
@@ -123,7 +118,6 @@ def get_ip(ip: str):
     return jsonify(ip={**summary, "blocks": blocks})
 
 
-@api_bp.route("/ips/<path:ip>/block", methods=["POST"])
 def block_ip(ip: str):
     ip = _ip_or_400(ip)
     body = json_body(max_keys=5)
@@ -140,7 +134,6 @@ def block_ip(ip: str):
     return jsonify(ip=ip, blocked_until=until, created=block is not None), 201
 
 
-@api_bp.route("/ips/<path:ip>/block", methods=["DELETE"])
 def unblock_ip(ip: str):
     ip = _ip_or_400(ip)
     return jsonify(ip=ip, lifted=blocking.unblock_ip(ip, by=current_user.username))

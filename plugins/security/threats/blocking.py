@@ -21,6 +21,7 @@ from app.events import EventType, Severity
 from app.extensions import db
 from app.models import as_utc, utcnow
 from plugins.security.audit import append_event
+from plugins.security.state import state
 from plugins.security.threats.detection import SOURCE
 from plugins.security.threats.models import IpBlock
 
@@ -112,9 +113,9 @@ def unblock_ip(ip: str, by: str) -> int:
 
 def active_blocks() -> dict[str, datetime]:
     """Blocked IPs and when their block ends (cached per worker)."""
-    state = current_app.extensions["security_threats"]
+    threats = state().threats
     ttl = current_app.config["SECURITY_BLOCK_CACHE_SECONDS"]
-    cached = state.get("blocks")
+    cached = threats.blocks
     if cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
     now = utcnow()
@@ -129,12 +130,12 @@ def active_blocks() -> dict[str, datetime]:
     for ip, expires in rows:
         expires = as_utc(expires)
         blocks[ip] = max(expires, blocks.get(ip, expires))
-    state["blocks"] = (time.monotonic(), blocks)
+    threats.blocks = (time.monotonic(), blocks)
     return blocks
 
 
 def invalidate() -> None:
-    current_app.extensions["security_threats"].pop("blocks", None)
+    state().threats.blocks = None
 
 
 def blocked_until(ip: str) -> datetime | None:

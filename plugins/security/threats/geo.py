@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import maxminddb
 from flask import current_app
 
+from plugins.security.state import state
+
 log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0
 
@@ -24,8 +26,8 @@ def _reader():
     path = current_app.config["SECURITY_GEOIP_DB"]
     if not path:
         return None
-    state = current_app.extensions["security_threats"]
-    cached = state.get("geoip")
+    threats = state().threats
+    cached = threats.geoip
     if cached is not None and cached[0] == path:
         return cached[1]
     try:
@@ -33,7 +35,7 @@ def _reader():
     except (OSError, maxminddb.InvalidDatabaseError) as error:
         log.error("SECURITY_GEOIP_DB %s cannot be read: %s", path, error)
         reader = None
-    state["geoip"] = (path, reader)
+    threats.geoip = (path, reader)
     return reader
 
 

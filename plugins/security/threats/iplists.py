@@ -11,12 +11,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import utcnow
 from plugins.security.audit_record import RecordedEvent
+from plugins.security.state import IpListIndex, state
 from plugins.security.threats.detection import Detection
 from plugins.security.threats.models import IpListEntry
 
@@ -68,20 +68,20 @@ def replace_list(name: str, networks: list[str], source: str) -> int:
 
 
 def invalidate() -> None:
-    current_app.extensions["security_threats"].pop("iplists", None)
+    state().threats.iplists = None
 
 
-def _index() -> dict[str, dict[tuple[int, int], set[int]]]:
-    state = current_app.extensions["security_threats"]
-    cached = state.get("iplists")
+def _index() -> IpListIndex:
+    threats = state().threats
+    cached = threats.iplists
     if cached is not None and time.monotonic() - cached[0] < REFRESH_SECONDS:
         return cached[1]
-    index: dict[str, dict[tuple[int, int], set[int]]] = {}
+    index: IpListIndex = {}
     for list_name, text in db.session.execute(select(IpListEntry.list_name, IpListEntry.network)):
         network = ipaddress.ip_network(text)
         key = (network.version, network.prefixlen)
         index.setdefault(list_name, {}).setdefault(key, set()).add(int(network.network_address))
-    state["iplists"] = (time.monotonic(), index)
+    threats.iplists = (time.monotonic(), index)
     return index
 
 

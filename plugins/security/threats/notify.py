@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app import mail
 from app.extensions import db
 from app.models import utcnow
+from plugins.security.state import EXTENSION
 from plugins.security.threats.models import Notification, SecurityAlert
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ def enqueue(alert_id: int) -> list[int]:
         thread = threading.Thread(
             target=_send_with_retries, args=(app, ids), daemon=True, name="security-notify"
         )
-        state = app.extensions["security_threats"]
-        state["threads"] = [t for t in state.get("threads", []) if t.is_alive()] + [thread]
+        threats = app.extensions[EXTENSION].threats
+        threats.threads = [t for t in threats.threads if t.is_alive()] + [thread]
         thread.start()
     return ids
 
@@ -81,7 +82,7 @@ def enqueue(alert_id: int) -> list[int]:
 def wait_for_threads(app: Flask, timeout: float = 10.0) -> None:
     """Wait for this app's notification threads (tests, and a clean shutdown)."""
     deadline = time.monotonic() + timeout
-    for thread in list(app.extensions["security_threats"].get("threads", [])):
+    for thread in list(app.extensions[EXTENSION].threats.threads):
         thread.join(max(0.0, deadline - time.monotonic()))
 
 

@@ -7,7 +7,7 @@
 
 Each stage takes what the stage before returned; this module is the one owner that calls them,
 in the order of ``STAGES``. The audit log (``plugins/security/audit.py``) is the first stage: the
-security plugin's setup names ``process`` as its next stage.
+security plugin's setup (``plugins/security/hooks.py``) names ``process`` as its next stage.
 
 Why it cannot loop: only ``audit.log_event`` (used by callers outside the pipeline) hands an
 event to ``process``. The stages write with ``audit.append_event``, which stores the event

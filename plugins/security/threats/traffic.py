@@ -16,6 +16,7 @@ from collections import Counter
 from flask import Flask, current_app, request
 
 from app.database import upsert_insert
+from plugins.security.state import EXTENSION
 from plugins.security.threats.models import TrafficCount
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class TrafficBuffer:
 
 
 def buffer_of(app: Flask) -> TrafficBuffer:
-    return app.extensions["security_threats"]["traffic"]
+    return app.extensions[EXTENSION].threats.traffic
 
 
 def bucket_of(epoch: float, size: int) -> int:
@@ -61,7 +62,7 @@ def count_request() -> None:
         endpoint = None  # files count for the address, not as an endpoint of their own
     bucket = bucket_of(time.time(), config["SECURITY_TRAFFIC_BUCKET_SECONDS"])
     if buffer_of(current_app).add(bucket, request.remote_addr or "", endpoint):
-        current_app.extensions["security"]["audit_writer"].nudge(FLUSHER)
+        current_app.extensions[EXTENSION].audit_writer.nudge(FLUSHER)
 
 
 def write_counts(buffer: TrafficBuffer, conn) -> int:
@@ -82,13 +83,13 @@ def write_counts(buffer: TrafficBuffer, conn) -> int:
 
 def flush(app: Flask) -> int:
     """Write this process's buffered counts now (through the writer); return the keys written."""
-    return app.extensions["security"]["audit_writer"].flush_counts().get(FLUSHER, 0)
+    return app.extensions[EXTENSION].audit_writer.flush_counts().get(FLUSHER, 0)
 
 
 def setup_traffic(app: Flask) -> None:
-    """Keep a buffer of counts per app and let the security writer flush it."""
-    buffer = TrafficBuffer()
-    app.extensions["security_threats"] = {"traffic": buffer}
-    app.extensions["security"]["audit_writer"].add_flusher(
+    """Let the security writer flush the buffer of counts kept in ``app``'s state."""
+    state = app.extensions[EXTENSION]
+    buffer = state.threats.traffic
+    state.audit_writer.add_flusher(
         FLUSHER, app.config["SECURITY_TRAFFIC_FLUSH_SECONDS"], lambda conn: write_counts(buffer, conn)
     )

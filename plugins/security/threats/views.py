@@ -1,4 +1,6 @@
-"""The security console: dashboard, CSV export, alerts, and one page per IP (admins only)."""
+"""The security console's pages: dashboard, CSV export, alerts, and one page per IP (admins only).
+
+Their URLs are on the blueprint ``security_console`` (``plugins/security/console.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import csv
 import io
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -20,7 +21,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields import SelectChoice
 
-from app.access import ADMIN, protect_blueprint
 from app.extensions import db
 from app.models import Role, User
 from app.pagination import page_arg
@@ -33,15 +33,6 @@ from plugins.security.threats.forms import AlertUpdateForm, BlockForm
 from plugins.security.threats.models import OPEN_STATUSES, AlertEvent, AlertStatus, SecurityAlert
 from plugins.security.threats.report import safe_cell
 
-bp = Blueprint(
-    "security_console",
-    __name__,
-    url_prefix="/security",
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/console-static",
-)
-protect_blueprint(bp, ADMIN)
 PER_PAGE = 25
 CSV_LIMIT = 100_000
 
@@ -53,7 +44,6 @@ def _filters_or_400() -> queries.EventFilters | tuple:
         return error
 
 
-@bp.route("/")
 def dashboard():
     filters = _filters_or_400()
     error = filters if isinstance(filters, queries.FilterError) else None
@@ -91,7 +81,6 @@ def dashboard():
     return html, (400 if error else 200)
 
 
-@bp.route("/events.csv")
 def export_events():
     filters = _filters_or_400()
     if isinstance(filters, queries.FilterError):
@@ -131,7 +120,6 @@ def export_events():
     return Response(generate(), mimetype="text/csv", headers=headers)
 
 
-@bp.route("/alerts")
 def alerts():
     status = request.args.get("status") or "open"
     choices = ("open", "all", *[s.value for s in AlertStatus])
@@ -166,7 +154,6 @@ def admin_choices(current: str | None) -> list[SelectChoice]:
     return [SelectChoice("", "(unassigned)")] + [SelectChoice(name) for name in names]
 
 
-@bp.route("/alerts/<int:alert_id>", methods=["GET", "POST"])
 def alert_detail(alert_id: int):
     alert = db.get_or_404(SecurityAlert, alert_id, description="No alert with this number.")
     form = AlertUpdateForm(obj=None if request.method == "POST" else alert)
@@ -211,7 +198,6 @@ def _valid_ip(ip: str) -> str:
         abort(400, description="Not an IP address.")
 
 
-@bp.route("/ips/<path:ip>")
 def ip_page(ip: str):
     ip = _valid_ip(ip)
     return render_ip_page(ip, BlockForm(), 200)
@@ -228,7 +214,6 @@ def render_ip_page(ip: str, form: BlockForm, code: int):
     return render_template("security_console/ip.html", summary=summary, page=events, form=form), code
 
 
-@bp.route("/ips/<path:ip>/block", methods=["POST"])
 def block(ip: str):
     ip = _valid_ip(ip)
     form = BlockForm()
@@ -242,7 +227,6 @@ def block(ip: str):
     return redirect(url_for(".ip_page", ip=ip))
 
 
-@bp.route("/ips/<path:ip>/unblock", methods=["POST"])
 def unblock(ip: str):
     ip = _valid_ip(ip)
     count = blocking.unblock_ip(ip, by=current_user.username)
