@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 from flask_login import current_user
 
 from app.auth.service import keyed_digest, normalize_username
 from plugins.security.sanitize import clean_text
+from plugins.security.state import state
 
 # Policies whose endpoints count wrong answers (401) instead of requests.
 FAILURE_POLICIES = ("AUTH", "MFA")
@@ -62,16 +62,10 @@ class EndpointPolicy:
         return self.name.lower()
 
 
-_POLICIES: WeakKeyDictionary[Flask, dict[tuple[str | None, bool], EndpointPolicy]] = WeakKeyDictionary()
-
-
 def endpoint_policy() -> EndpointPolicy:
     """The current request's policy (a dictionary lookup after an endpoint's first request)."""
     endpoint, path = request.endpoint, request.path
-    app = current_app._get_current_object()
-    known = _POLICIES.get(app)
-    if known is None:
-        known = _POLICIES.setdefault(app, {})
+    known = state().endpoint_policies
     key = (endpoint, path.startswith("/api/"))
     policy = known.get(key)
     if policy is None:
@@ -80,7 +74,7 @@ def endpoint_policy() -> EndpointPolicy:
             name,
             limit,
             counts_failures_only=name in FAILURE_POLICIES,
-            exempt=endpoint in app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"],
+            exempt=endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"],
         )
         if len(known) < MAX_REMEMBERED_POLICIES:  # endpoints are few; a bound all the same
             known[key] = policy

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from plugins.security.audit_record import RecordedEvent
     from plugins.security.audit_writer import AuditWriter
     from plugins.security.bans import BanCache
+    from plugins.security.policies import EndpointPolicy
     from plugins.security.rejection import RejectionCounts
     from plugins.security.repeats import RepeatMemory
     from plugins.security.reported import ReportedMemory
@@ -60,6 +61,8 @@ class SecurityState:
     # requests found clean (path, query, headers), inspected once.
     inspected_headers: tuple[tuple[str, str], ...] = ()
     inspected_clean: set[tuple] = field(default_factory=set)
+    # Each (endpoint, API or not)'s limit policy, worked out on its first request (policies.py).
+    endpoint_policies: dict[tuple[str | None, bool], EndpointPolicy] = field(default_factory=dict)
 
 
 def state() -> SecurityState:
