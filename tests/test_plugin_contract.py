@@ -155,26 +155,14 @@ class _Admin:
 
 # --- one template (README, "Write a plugin"), checked plugin by plugin -----------------------
 
-# What a plugin still does its own way, with the reason; the lead aligns them after the work on
-# them in flight is merged. Strict: an entry that no longer fails must be removed.
-NOT_YET_ON_THE_TEMPLATE: dict[tuple[str, str], str] = {
-    ("mfa", "init"): "setup and the hook answers are defined in __init__.py",
-    ("mfa", "blueprints"): "bp and api_bp are made in blueprints.py, not views.py and api.py",
-    ("mfa", "hooks"): "answers named after_password, nav_items, ... in __init__, reauth and account",
-    ("mfa", "parts"): "setup is in __init__.py, not hooks.py",
-    ("mfa", "state"): "a dict at app.extensions['mfa']",
-}
-
-
-def _template_param(name: str, aspect: str):
-    reason = NOT_YET_ON_THE_TEMPLATE.get((name, aspect))
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(name, aspect, marks=marks, id=f"{name}-{aspect}")
-
 
 @pytest.mark.parametrize(
     ("name", "aspect"),
-    [_template_param(name, aspect) for name in sorted(PLUGINS) for aspect in plugin_template.STATIC_CHECKS],
+    [
+        pytest.param(name, aspect, id=f"{name}-{aspect}")
+        for name in sorted(PLUGINS)
+        for aspect in plugin_template.STATIC_CHECKS
+    ],
 )
 def test_every_plugin_follows_the_template(name, aspect):
     plugin = PLUGINS[name]
@@ -199,18 +187,7 @@ def core_extension_keys(tmp_path_factory):
 
 @pytest.fixture(
     params=[
-        pytest.param(
-            name,
-            marks=[
-                pytest.mark.plugins(*with_requirements(name)),
-                *(
-                    [pytest.mark.xfail(strict=True, reason=NOT_YET_ON_THE_TEMPLATE[(name, "state")])]
-                    if (name, "state") in NOT_YET_ON_THE_TEMPLATE
-                    else []
-                ),
-            ],
-        )
-        for name in sorted(PLUGINS)
+        pytest.param(name, marks=pytest.mark.plugins(*with_requirements(name))) for name in sorted(PLUGINS)
     ],
 )
 def alone(request):

@@ -12,10 +12,10 @@ from app.models import User, utcnow
 from app.pagination import page_arg
 from app.signals import lockout_lifted
 from plugins.mfa import service, throttle
-from plugins.mfa.blueprints import bp
 from plugins.mfa.checks import active_lock
 from plugins.mfa.forms import ConfirmForm
 from plugins.mfa.models import MfaSecret
+from plugins.mfa.views import bp
 
 PAGE_SIZE = 25
 

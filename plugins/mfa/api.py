@@ -1,73 +1,16 @@
-"""JSON API: the signed-in user's MFA status, and its OpenAPI description."""
+"""JSON API under /api/v1/mfa: the signed-in user's MFA status (described in openapi.py)."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Blueprint, jsonify
 from flask_login import current_user
 
+from app.api import API_PREFIX
 from plugins.mfa import service
-from plugins.mfa.blueprints import api_bp
+
+api_bp = Blueprint("mfa_api", __name__, url_prefix=f"{API_PREFIX}/mfa")
 
 
 @api_bp.route("/status")
 def status():
     return jsonify(service.status(current_user._get_current_object()))
-
-
-MFA_STATUS_SCHEMA = {
-    "type": "object",
-    "required": [
-        "enabled",
-        "required",
-        "enabled_at",
-        "backup_codes_remaining",
-        "backup_codes_low",
-        "locked_until",
-    ],
-    "properties": {
-        "enabled": {"type": "boolean", "description": "Two-factor sign-in is on"},
-        "required": {"type": "boolean", "description": "MFA_REQUIRED_ROLES includes the user's role"},
-        "enabled_at": {"type": ["string", "null"], "format": "date-time"},
-        "backup_codes_remaining": {"type": "integer", "minimum": 0, "maximum": 10},
-        "backup_codes_low": {"type": "boolean", "description": "3 or fewer backup codes left"},
-        "locked_until": {
-            "type": ["string", "null"],
-            "format": "date-time",
-            "description": "End of a lockout after repeated wrong codes",
-        },
-    },
-    "additionalProperties": False,
-}
-
-# What the core's access guard answers to an anonymous API request.
-SIGN_IN_REQUIRED_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string"}, "login_url": {"type": "string"}},
-}
-
-OPENAPI = {
-    "tags": [{"name": "mfa", "description": "Two-factor sign-in"}],
-    "paths": {
-        "/mfa/status": {
-            "get": {
-                "tags": ["mfa"],
-                "summary": "The signed-in user's MFA status",
-                "operationId": "getMfaStatus",
-                "responses": {
-                    "200": {
-                        "description": "MFA status",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/MfaStatus"}}
-                        },
-                    },
-                    "401": {
-                        "description": "Not signed in",
-                        "content": {"application/json": {"schema": SIGN_IN_REQUIRED_SCHEMA}},
-                    },
-                },
-            }
-        }
-    },
-    "components": {"schemas": {"MfaStatus": MFA_STATUS_SCHEMA}},
-}

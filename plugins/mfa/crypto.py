@@ -14,9 +14,10 @@ import logging
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import Flask, current_app
+from flask import Flask
 
 from app.keys import derive, derived_keys
+from plugins.mfa.state import state
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def build_fernet(app: Flask) -> MultiFernet:
 
 
 def _fernet() -> MultiFernet:
-    return current_app.extensions["mfa"]["fernet"]
+    return state().fernet
 
 
 def encrypt_secret(secret: str) -> str:

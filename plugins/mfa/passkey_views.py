@@ -11,8 +11,8 @@ from app.auth.reauth import reauth_required
 from app.events import EventType, Severity
 from app.signals import emit_security_event
 from plugins.mfa import passkey_store as store
-from plugins.mfa.blueprints import bp
 from plugins.mfa.forms import PasskeyRemoveForm, PasskeyRenameForm
+from plugins.mfa.views import bp
 
 LOGIN_OPTION_TEMPLATE = "mfa/passkey_signin.html"
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.access import PUBLIC, access_level, wants_json
 from app.api import json_error
 from plugins.mfa import service
-from plugins.mfa.blueprints import bp
+from plugins.mfa.views import bp
 
 # What such a user may still reach besides public pages: enrolment (and the re-authentication
 # it may ask for), their status, signing out. Enrolment is TOTP at /mfa/setup or, instead, a

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -17,10 +17,21 @@ from app.events import EventType, Severity
 from app.models import utcnow
 from app.signals import emit_security_event
 from plugins.mfa import backup, passkey_store, pending, service, throttle
-from plugins.mfa.blueprints import bp
 from plugins.mfa.checks import active_lock, get_record, verify_code
 from plugins.mfa.forms import ConfirmForm, DisableForm, RegenerateForm, SetupForm, VerifyForm
 from plugins.mfa.totp import provisioning_uri, qr_svg
+
+# The plugin's pages under /mfa; admin_views and passkey_views add theirs to it, and policy its
+# app-wide enrolment check (each imported by the package, so that they are in place when it is
+# registered).
+bp = Blueprint(
+    "mfa",
+    __name__,
+    url_prefix="/mfa",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 WRONG_CODE = "That code is not valid. Use the newest code from your app, or an unused backup code."
 UNREADABLE = (

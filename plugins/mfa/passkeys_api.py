@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 
-from flask import jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
 from app.access import public, safe_next_url
-from app.api import json_body, json_error
+from app.api import API_PREFIX, json_body, json_error
 from app.auth.reauth import reauth_required
 from app.auth.service import complete_login
 from app.extensions import db
 from app.models import User
 from plugins.mfa import passkey_reauth, passkey_signin, passkeys, pending
 from plugins.mfa import passkey_store as store
-from plugins.mfa.blueprints import passkeys_api_bp
 from plugins.mfa.models import MAX_PASSKEY_NAME
+
+# Outside /api/v1/mfa: the plugin declares /api/v1/passkeys as a root path of its own.
+passkeys_api_bp = Blueprint("mfa_passkeys_api", __name__, url_prefix=f"{API_PREFIX}/passkeys")
 
 SIGN_IN_EXPIRED = "your sign-in expired or was not started: start again at /auth/login"
 MAX_NEXT_LENGTH = 2000
