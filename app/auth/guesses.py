@@ -28,14 +28,13 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from app.limit_storage import MEMORY_STORAGE_URI, SweptMemoryStorage
+from app.limit_storage import MEMORY_STORAGE_URI
+from app.rate_limits import Counting
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "portal.guesses"
 NAMESPACE = "guesses"
-# After a storage error, use the in-memory stand-in for this long before asking Redis again.
-RETRY_STORAGE_AFTER_S = 10.0
 # A place is given back only while its window has at least this long to run: a give-back landing
 # in the next window would hand that window an extra guess.
 GIVE_BACK_MARGIN_S = 1.0
@@ -108,8 +107,9 @@ class GuessRefused(TooManyRequests):
         self.limit = str(reservation.refused_item or "")
 
 
-class GuessStore:
-    """The storage of one app's guess limits, with an in-memory stand-in while it is down."""
+class GuessStore(Counting):
+    """The fixed windows of one app's guess limits on their storage, with the in-memory stand-in
+    of every portal limit (app/rate_limits.py) while it is down."""
 
     def __init__(self, uri: str) -> None:
         if uri.startswith("redis"):
@@ -123,17 +123,10 @@ class GuessStore:
             storage = storage_from_string(uri, connection_pool=pool)
         else:
             storage = storage_from_string(uri)
-        self.primary = FixedWindowRateLimiter(storage)
-        self.fallback = FixedWindowRateLimiter(SweptMemoryStorage())
-        self.down_until = 0.0
+        super().__init__(FixedWindowRateLimiter(storage))
 
     def limiter(self) -> FixedWindowRateLimiter:
-        return self.fallback if time.monotonic() < self.down_until else self.primary
-
-    def failed(self, limiter: FixedWindowRateLimiter) -> None:
-        if limiter is self.primary:
-            log.warning("guess-limit storage unreachable; counting in memory for a while", exc_info=True)
-            self.down_until = time.monotonic() + RETRY_STORAGE_AFTER_S
+        return self.strategy()
 
 
 def init_app(app: Flask) -> None:
