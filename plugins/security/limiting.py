@@ -40,6 +40,7 @@ class Counted:
     item: RateLimitItem
     args: tuple[str, str, str]
     admitted: bool
+    policy: str  # its name in the IETF headers ("api", "default", ...)
 
 
 def enabled(app: Flask) -> bool:
@@ -101,7 +102,7 @@ def count_general_limit() -> Counted | None:
     if counted is None:
         return None
     strategy, admitted = counted
-    return g.setdefault(GENERAL, Counted(strategy, item, args, admitted))
+    return g.setdefault(GENERAL, Counted(strategy, item, args, admitted, policy.header_name))
 
 
 def _seconds_to_reset(counted: Counted) -> int | None:
@@ -120,17 +121,22 @@ def general_limit_headers(response, counted: Counted):
         return response
     reset_at, remaining = int(stats.reset_time), max(0, stats.remaining)
     amount, window = counted.item.amount, counted.item.get_expiry()
-    headers = response.headers
-    headers.add(rate_limits.HEADER_LIMIT, str(amount))
-    headers.add(rate_limits.HEADER_REMAINING, str(remaining))
-    headers.add(rate_limits.HEADER_RESET, str(reset_at))
     reset = max(0, int(reset_at - time.time()))
+    headers = response.headers
     if response.status_code == 429 and "Retry-After" in headers:
         reset = max(reset, int(headers["Retry-After"]))
+    # Added in one pass (no view sets these); Retry-After replaces the refusal's own.
+    name = counted.policy
+    headers.extend(
+        (
+            (rate_limits.HEADER_LIMIT, str(amount)),
+            (rate_limits.HEADER_REMAINING, str(remaining)),
+            (rate_limits.HEADER_RESET, str(reset_at)),
+            ("RateLimit-Policy", f'"{name}";q={amount};w={window}'),
+            ("RateLimit", f'"{name}";r={remaining};t={reset}'),
+        )
+    )
     headers.set(rate_limits.HEADER_RETRY_AFTER, str(reset))
-    name = policies.endpoint_policy().header_name
-    headers["RateLimit-Policy"] = f'"{name}";q={amount};w={window}'
-    headers["RateLimit"] = f'"{name}";r={remaining};t={reset}'
     return response
 
 
