@@ -136,7 +136,12 @@ def test_a_lookup_reads_the_entry_and_its_tags_on_one_connection(db_app, clock):
     assert service.get("plan:1") is None  # the versions read on that connection are current
 
 
-def test_concurrent_invalidations_and_writes_lose_no_invalidation(db_app):
+def test_concurrent_invalidations_and_writes_lose_no_invalidation(db_app, monkeypatch):
+    # An optional fill gives up after OPTIONAL_WRITE_WAIT_MS for SQLite's one write lock and
+    # counts as an error: on a loaded machine six threads make that wait a matter of luck. What
+    # is under test is that no invalidation or write is lost, so the fills wait as long as any
+    # other write here (the portal's busy timeout), and any error left is a real one.
+    monkeypatch.setattr(database_module, "OPTIONAL_WRITE_WAIT_MS", database_module.SQLITE_BUSY_TIMEOUT_MS)
     service = db_app.extensions["plugin.cache"]
     service.backend.max_bytes = 10**9
     rounds, threads = 40, 6
