@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
-
+from app.api import error_response
 
 STATS_SCHEMA = {
     "type": "object",
@@ -47,8 +42,8 @@ def openapi_fragment() -> dict:
                                 "application/json": {"schema": {"$ref": "#/components/schemas/CacheStats"}}
                             },
                         },
-                        "401": _error("Not signed in"),
-                        "403": _error("Not an admin"),
+                        "401": error_response("Not signed in"),
+                        "403": error_response("Not an admin"),
                     },
                 }
             },
@@ -92,10 +87,10 @@ def openapi_fragment() -> dict:
                                 }
                             },
                         },
-                        "400": _error("Bad body; 'field' names the bad field (tags or body)"),
-                        "401": _error("Not signed in"),
-                        "403": _error("Not an admin"),
-                        "415": _error("The body is not JSON"),
+                        "400": error_response("Bad body; 'field' names the bad field (tags or body)"),
+                        "401": error_response("Not signed in"),
+                        "403": error_response("Not an admin"),
+                        "415": error_response("The body is not JSON"),
                     },
                 }
             },

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.api import error_response
 from app.events import EventType, Severity
 from plugins.security.api import MAX_PER_PAGE
 from plugins.security.threats.openapi import threat_openapi
 
 _ERRORS = {
-    "400": {
-        "description": "A query parameter is invalid (the body names it in 'field')",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    },
-    "401": {
-        "description": "Not signed in",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    },
-    "403": {
-        "description": "Signed in but not an admin",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    },
-    "429": {
-        "description": "Rate limited (Retry-After, RateLimit headers)",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    },
+    "400": error_response("A query parameter is invalid (the body names it in 'field')"),
+    "401": error_response("Not signed in"),
+    "403": error_response("Signed in but not an admin"),
+    "429": error_response("Rate limited (Retry-After, RateLimit headers)"),
 }
 
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+from app.api import error_response
 from plugins.security.threats.models import AlertStatus
 
-ERROR = {"$ref": "#/components/schemas/Error"}
 STATUSES = [s.value for s in AlertStatus]
-
-
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
 
 def _ok(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-COMMON_ERRORS = {"401": _error("Not signed in"), "403": _error("Not an admin")}
+COMMON_ERRORS = {"401": error_response("Not signed in"), "403": error_response("Not an admin")}
 ALERT_ID = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 IP = {
     "name": "ip",
@@ -125,7 +121,7 @@ def threat_openapi() -> dict:
                 "parameters": query,
                 "responses": {
                     "200": _ok("A page of alerts", alert_list),
-                    "400": _error("A bad query parameter"),
+                    "400": error_response("A bad query parameter"),
                     **COMMON_ERRORS,
                 },
             }
@@ -138,7 +134,7 @@ def threat_openapi() -> dict:
                 "parameters": [ALERT_ID],
                 "responses": {
                     "200": _ok("The alert", {"type": "object", "properties": {"alert": ALERT_REF}}),
-                    "404": _error("No such alert"),
+                    "404": error_response("No such alert"),
                     **COMMON_ERRORS,
                 },
             },
@@ -159,10 +155,10 @@ def threat_openapi() -> dict:
                             },
                         },
                     ),
-                    "400": _error("A bad field"),
-                    "404": _error("No such alert"),
-                    "409": _error("Reopening would clash with another open alert"),
-                    "415": _error("Not a JSON body"),
+                    "400": error_response("A bad field"),
+                    "404": error_response("No such alert"),
+                    "409": error_response("Reopening would clash with another open alert"),
+                    "415": error_response("Not a JSON body"),
                     **COMMON_ERRORS,
                 },
             },
@@ -175,7 +171,7 @@ def threat_openapi() -> dict:
                 "parameters": [IP],
                 "responses": {
                     "200": _ok("The IP summary", {"type": "object", "properties": {"ip": IP_SUMMARY}}),
-                    "400": _error("Not an IP address"),
+                    "400": error_response("Not an IP address"),
                     **COMMON_ERRORS,
                 },
             }
@@ -199,9 +195,9 @@ def threat_openapi() -> dict:
                             },
                         },
                     ),
-                    "400": _error("A bad field"),
-                    "409": _error("The caller's own address"),
-                    "415": _error("Not a JSON body"),
+                    "400": error_response("A bad field"),
+                    "409": error_response("The caller's own address"),
+                    "415": error_response("Not a JSON body"),
                     **COMMON_ERRORS,
                 },
             },
@@ -218,7 +214,7 @@ def threat_openapi() -> dict:
                             "properties": {"ip": {"type": "string"}, "lifted": {"type": "integer"}},
                         },
                     ),
-                    "400": _error("Not an IP address"),
+                    "400": error_response("Not an IP address"),
                     **COMMON_ERRORS,
                 },
             },
