@@ -70,10 +70,9 @@ def check_limits():
     """Guard: take a guess's places, or count the request under the general limit; reject (or,
     in dry-run mode, only log) a breach."""
     policy = policies.endpoint_policy()
-    guess = policy.counts_failures_only and request.method == "POST"
-    if (policy.counts_failures_only or policy.exempt) and not guess:
+    if policy.counts_nothing(request.method):
         return None  # a sign-in page's GET or an exempt endpoint: no limit counts it
-    if guess:
+    if policy.is_guess(request.method):
         g.setdefault(GUESS, True)
         response, by_address = failures.reserve()
         if by_address:

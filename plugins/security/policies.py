@@ -61,6 +61,15 @@ class EndpointPolicy:
     def header_name(self) -> str:
         return self.name.lower()
 
+    def is_guess(self, method: str) -> bool:
+        """A POST to a sign-in or second-factor endpoint: a password or a code is checked."""
+        return self.counts_failures_only and method == "POST"
+
+    def counts_nothing(self, method: str) -> bool:
+        """No limit counts the request: showing a sign-in or code form, or an exempt endpoint
+        (sign-in and second-factor endpoints count wrong answers only, see failures.py)."""
+        return (self.counts_failures_only or self.exempt) and not self.is_guess(method)
+
 
 def endpoint_policy() -> EndpointPolicy:
     """The current request's policy (a dictionary lookup after an endpoint's first request)."""
@@ -87,22 +96,6 @@ def current_policy() -> tuple[str, str]:
     return policy.name, policy.limit
 
 
-def general_exempt() -> bool:
-    """Sign-in and second-factor endpoints count wrong answers only (see failures.py); exempt
-    endpoints count nothing. Showing a sign-in or code form never counts."""
-    policy = endpoint_policy()
-    return policy.counts_failures_only or policy.exempt
-
-
-def counts_failures_only() -> bool:
-    return endpoint_policy().counts_failures_only
-
-
-def is_guess() -> bool:
-    """A POST to a sign-in or second-factor endpoint: a password or a code is checked."""
-    return request.method == "POST" and counts_failures_only()
-
-
 def submitted_username() -> str:
     """The account a sign-in attempt is for: the form's username, or the signed-in user's own
     (a password change re-checks the current password, and is counted like a sign-in)."""
@@ -110,11 +103,6 @@ def submitted_username() -> str:
     if name is None and current_user.is_authenticated:
         name = current_user.username
     return clean_text(normalize_username(name or ""), 80)
-
-
-def no_limit_applies() -> bool:
-    """True when no limit counts this request (a form's GET, an exempt endpoint)."""
-    return general_exempt() and not is_guess()
 
 
 def ip_key() -> str:
