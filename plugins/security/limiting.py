@@ -78,7 +78,7 @@ def check_limits():
         if by_address:
             escalate()
         return response
-    counted = count_general_limit()
+    counted = count_general_limit(policy)
     if counted is None or counted.admitted:
         return None
     identifier, limit_text = counted.args[1], str(counted.item)
@@ -90,11 +90,10 @@ def check_limits():
     return response
 
 
-def count_general_limit() -> Counted | None:
+def count_general_limit(policy: policies.EndpointPolicy) -> Counted | None:
     """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
     default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
     None when no storage answered (the request goes on uncounted rather than failing)."""
-    policy = policies.endpoint_policy()
     item = rate_limits.parsed(policy.limit)
     args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy.name}")
     counted = core_limiter.counting().hit(item, *args)

@@ -59,8 +59,8 @@ class ReportedMemory:
 
 
 def _allowed_by_storage(app: Flask, key: str, seconds: int, amount: int) -> bool:
-    """Whether all processes together reported ``key`` fewer than ``amount`` times (True without a
-    storage), counting this report."""
+    """Whether all processes together reported ``key`` fewer than ``amount`` times, counting this
+    report (True when no storage answers: a storage failure never holds a report back)."""
     # "amount per N seconds": the limiter's strategy (its in-memory stand-in while the storage
     # is down) admits the first ``amount`` reporters only.
     counted = limiter.counting(app).hit(RateLimitItemPerSecond(amount, seconds), SCOPE, key)
