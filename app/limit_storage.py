@@ -28,6 +28,10 @@ MEMORY_STORAGE_URI = f"{SCHEME}://"
 SWEEP_EVERY_S = 1.0
 
 
+def _newest_first(entry: Entry) -> float:
+    return -entry.atime
+
+
 class SweptMemoryStorage(MemoryStorage):
     STORAGE_SCHEME = [SCHEME]
 
@@ -53,8 +57,17 @@ class SweptMemoryStorage(MemoryStorage):
         return self.storage.get(key, 0)
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return self.acquire_entry_with_window(key, limit, expiry, amount)[0]
+
+    def acquire_entry_with_window(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> tuple[bool, float, int]:
+        """``acquire_entry`` and then ``get_moving_window`` in one pass under the key's lock:
+        (acquired, start of the window, entries in it). The rate-limit guard answers every
+        request with the window's headers; reading the window again cost a second lookup,
+        a second lock and a second bisection per request."""
         if amount > limit:
-            return False
+            return (False, *self.get_moving_window(key, limit, expiry))
         self._sweep_now_and_then()
         with self.locks[key]:
             events = self.events.setdefault(key, [])  # newest first
@@ -63,10 +76,14 @@ class SweptMemoryStorage(MemoryStorage):
                 entry = events[limit - amount]
             except IndexError:
                 entry = None
-            if entry and entry.atime >= now - expiry:
-                return False
-            events[:0] = [Entry(expiry)] * amount
-            return True
+            acquired = not (entry and entry.atime >= now - expiry)
+            if acquired:
+                events[:0] = [Entry(expiry)] * amount
+            # As get_moving_window: the entries younger than the window, and the oldest's time.
+            alive = bisect.bisect_left(events, -(time.time() - expiry), key=_newest_first)
+            if not events:
+                return acquired, now, 0
+            return acquired, events[alive - 1].atime, alive
 
     def _sweep_now_and_then(self) -> None:
         if time.monotonic() - self._swept_at < SWEEP_EVERY_S or not self._sweeping.acquire(blocking=False):
@@ -84,8 +101,9 @@ class SweptMemoryStorage(MemoryStorage):
             with self.locks[key]:
                 events = self.events.get(key)
                 if events:
-                    # Newest first, so the entries still alive are a prefix.
-                    alive = bisect.bisect_left(events, -now, key=lambda entry: -entry.expiry)
+                    # Newest first, so the entries still alive are a prefix. An entry whose
+                    # expiry is now still counts (the verdicts count atime >= now - window).
+                    alive = bisect.bisect_right(events, -now, key=lambda entry: -entry.expiry)
                     del events[alive:]
                 if not events:
                     self.events.pop(key, None)

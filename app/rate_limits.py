@@ -28,7 +28,8 @@ from typing import Any
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
-from limits.strategies import STRATEGIES, RateLimiter
+from limits.strategies import STRATEGIES, MovingWindowRateLimiter, RateLimiter
+from limits.util import WindowStats
 from werkzeug.exceptions import TooManyRequests
 
 from app.limit_storage import MEMORY_STORAGE_URI, SweptMemoryStorage
@@ -78,6 +79,25 @@ class Counting:
             strategy = self.strategy()
             try:
                 return strategy, strategy.hit(item, *identifiers)
+            except Exception:
+                self.failed(strategy)
+        return None
+
+    def hit_with_window(
+        self, item: RateLimitItem, *identifiers: str
+    ) -> tuple[RateLimiter, bool, WindowStats | None] | None:
+        """``hit``, with the window's stats after the hit when the storage counts and reads a
+        moving window in one pass (memory: see ``SweptMemoryStorage.acquire_entry_with_window``);
+        otherwise the stats are None and the caller reads them with ``get_window_stats``."""
+        for _ in range(2):
+            strategy = self.strategy()
+            try:
+                one_pass = getattr(strategy.storage, "acquire_entry_with_window", None)
+                if one_pass is None or not isinstance(strategy, MovingWindowRateLimiter):
+                    return strategy, strategy.hit(item, *identifiers), None
+                expiry = item.get_expiry()
+                admitted, start, entries = one_pass(item.key_for(*identifiers), item.amount, expiry)
+                return strategy, admitted, WindowStats(start + expiry, item.amount - entries)
             except Exception:
                 self.failed(strategy)
         return None

@@ -116,3 +116,41 @@ def test_a_sweep_waits_for_its_interval():
         storage.incr("e", 10)  # 1.1 s after the last sweep: this hit sweeps "c" away
         assert set(storage.expirations) == {"b", "d", "e"}
         assert storage.get("b") == 1 and storage.get("c") == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.integers(0, 2), st.floats(0, 40), st.integers(1, 3)), max_size=60),
+)
+def test_one_pass_count_gives_the_hit_and_the_window_memory_storage_gives(steps):
+    """What the rate-limit guard reads in one pass (its verdict, then the headers' window) is
+    what MemoryStorage answers to a hit followed by get_window_stats."""
+    from app.rate_limits import Counting
+
+    item = parse("3/10 seconds")
+    with Clock() as clock:
+        ours, theirs = (
+            Counting(MovingWindowRateLimiter(SweptMemoryStorage())),
+            MovingWindowRateLimiter(MemoryStorage()),
+        )
+        for key_number, wait, amount in steps:
+            clock.now += wait
+            key = f"k{key_number}"
+            item = parse(f"{amount}/10 seconds")
+            _, admitted, stats = ours.hit_with_window(item, key)
+            assert admitted == theirs.hit(item, key)
+            expected = theirs.get_window_stats(item, key)
+            assert stats.remaining == expected.remaining
+            if expected.remaining < item.amount:
+                # An empty window's reset time is limits' oldest entry not yet expired, which
+                # depends on when expired entries were last removed; only a held one is compared.
+                assert stats.reset_time == expected.reset_time
+
+
+def test_a_storage_without_the_one_pass_count_reads_the_window_afterwards():
+    from app.rate_limits import Counting
+
+    counting = Counting(FixedWindowRateLimiter(SweptMemoryStorage()))
+    strategy, admitted, stats = counting.hit_with_window(parse("2/minute"), "k")
+    assert admitted and stats is None
+    assert strategy.get_window_stats(parse("2/minute"), "k").remaining == 1

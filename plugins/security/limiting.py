@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse
 from limits.strategies import RateLimiter
+from limits.util import WindowStats
 
 from app import rate_limits
 from app.extensions import limiter as core_limiter
@@ -41,6 +42,13 @@ class Counted:
     args: tuple[str, str, str]
     admitted: bool
     policy: str  # its name in the IETF headers ("api", "default", ...)
+    stats: WindowStats | None = None  # the window after the count, when the count read it
+
+    def window(self) -> WindowStats:
+        """The window's stats after this count (read again only if the count did not)."""
+        if self.stats is not None:
+            return self.stats
+        return self.strategy.get_window_stats(self.item, *self.args)
 
 
 def enabled(app: Flask) -> bool:
@@ -96,16 +104,16 @@ def count_general_limit(policy: policies.EndpointPolicy) -> Counted | None:
     None when no storage answered (the request goes on uncounted rather than failing)."""
     item = rate_limits.parsed(policy.limit)
     args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy.name}")
-    counted = core_limiter.counting().hit(item, *args)
+    counted = core_limiter.counting().hit_with_window(item, *args)
     if counted is None:
         return None
-    strategy, admitted = counted
-    return g.setdefault(GENERAL, Counted(strategy, item, args, admitted, policy.header_name))
+    strategy, admitted, stats = counted
+    return g.setdefault(GENERAL, Counted(strategy, item, args, admitted, policy.header_name, stats))
 
 
 def _seconds_to_reset(counted: Counted) -> int | None:
     try:
-        reset_at = counted.strategy.get_window_stats(counted.item, *counted.args).reset_time
+        reset_at = counted.window().reset_time
     except Exception:  # the storage went away between the count and now
         return None
     return max(1, int(reset_at - time.time()))
@@ -114,7 +122,7 @@ def _seconds_to_reset(counted: Counted) -> int | None:
 def general_limit_headers(response, counted: Counted):
     """flask-limiter's headers (and the IETF ones) for a request counted under the general limit."""
     try:
-        stats = counted.strategy.get_window_stats(counted.item, *counted.args)
+        stats = counted.window()
     except Exception:  # headers are a courtesy; a storage hiccup must not fail the response
         return response
     reset_at, remaining = int(stats.reset_time), max(0, stats.remaining)
