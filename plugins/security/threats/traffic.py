@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 
-from flask import Flask, current_app, request
+from flask import Flask
 
 from app.database import upsert_insert
 from plugins.security.state import EXTENSION
@@ -54,15 +54,16 @@ def bucket_of(epoch: float, size: int) -> int:
     return int(epoch // size) * size
 
 
-def count_request() -> None:
-    """before_request: count this request for its IP and endpoint."""
-    config = current_app.config
-    endpoint = request.endpoint or UNMATCHED
-    if endpoint == "static" or endpoint.endswith(".static"):
+def count_request(app: Flask, ip: str, endpoint: str | None) -> None:
+    """Count one request for its IP and endpoint (``endpoint`` None: a URL with no route)."""
+    if endpoint is None:
+        endpoint = UNMATCHED
+    elif endpoint == "static" or endpoint.endswith(".static"):
         endpoint = None  # files count for the address, not as an endpoint of their own
-    bucket = bucket_of(time.time(), config["SECURITY_TRAFFIC_BUCKET_SECONDS"])
-    if buffer_of(current_app).add(bucket, request.remote_addr or "", endpoint):
-        current_app.extensions[EXTENSION].audit_writer.nudge(FLUSHER)
+    security = app.extensions[EXTENSION]
+    bucket = bucket_of(time.time(), app.config["SECURITY_TRAFFIC_BUCKET_SECONDS"])
+    if security.threats.traffic.add(bucket, ip, endpoint):
+        security.audit_writer.nudge(FLUSHER)
 
 
 def write_counts(buffer: TrafficBuffer, conn) -> int:
