@@ -23,16 +23,15 @@ ALLOWED_ENDPOINTS = TOTP_ENROLMENT | PASSKEY_ENROLMENT
 
 def require_enrolment():
     """before_request: send a user whose role requires MFA, and who has none yet, to /mfa/setup."""
-    if not current_user.is_authenticated:
-        return None
-    if current_user.role not in current_app.config["MFA_REQUIRED_ROLES"]:
+    user = current_user._get_current_object()  # one proxy lookup on every request
+    if not user.is_authenticated or user.role not in current_app.config["MFA_REQUIRED_ROLES"]:
         return None
     endpoint = request.endpoint
     if endpoint is None or endpoint in ALLOWED_ENDPOINTS:
         return None
     if access_level(current_app, endpoint) == PUBLIC:
         return None
-    if service.has_second_factor(current_user.id):  # TOTP on, or a passkey
+    if service.has_second_factor(user.id):  # TOTP on, or a passkey
         return None
     if wants_json():
         return json_error("set up two-factor sign-in first at /mfa/setup", status=403)

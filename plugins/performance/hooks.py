@@ -41,18 +41,21 @@ def _make_after_request(state: PerformanceState):
         perf = g.pop("_portal_perf", None)
         if perf is None:
             return response
-        rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        asked = request._get_current_object()  # one proxy lookup for the reads below
+        url_rule = asked.url_rule
+        rule = url_rule.rule if url_rule is not None else "<unmatched>"
         user = g.get("_login_user")
         user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else None
-        method, status = request.method, response.status_code
+        method, status = asked.method, response.status_code
+        environ = asked.environ
         ms = recorder.record(
             perf,
             rule,
             method,
             status,
             user_id,
-            request.remote_addr or "",
-            request.environ.get("HTTP_USER_AGENT", "")[:200],  # the environ: no header view built
+            asked.remote_addr or "",
+            environ.get("HTTP_USER_AGENT", "")[:200],  # the environ: no header view built
         )
         child = children.get((rule, method, status))
         if child is None:

@@ -112,9 +112,10 @@ def _impossible_travel(previous: KnownAddress, place: geo.Place, now, config) ->
 
 def fingerprint() -> list[str]:
     """The request's IP and a short hash of its user agent."""
-    agent = request.environ.get("HTTP_USER_AGENT", "")
+    asked = request._get_current_object()
+    agent = asked.environ.get("HTTP_USER_AGENT", "")
     digest = _remembered_digest(agent) if len(agent) <= 512 else _agent_digest(agent)
-    return [request.remote_addr or "", digest]
+    return [asked.remote_addr or "", digest]
 
 
 def _agent_digest(agent: str) -> str:
