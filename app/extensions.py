@@ -30,8 +30,9 @@ class Base(DeclarativeBase):
 
 def rate_limit_key() -> str:
     """Key rate limits by user when signed in and by client IP otherwise."""
-    if current_user and current_user.is_authenticated:
-        return f"user:{current_user.id}"
+    user = current_user._get_current_object()  # each use of the proxy asks flask-login again
+    if user is not None and user.is_authenticated:
+        return f"user:{user.id}"
     return f"ip:{request.remote_addr or 'unknown'}"
 
 

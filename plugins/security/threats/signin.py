@@ -28,7 +28,8 @@ def check_session_change():
     action = current_app.config["SECURITY_SESSION_CHANGE_ACTION"]
     if action == "off" or FINGERPRINT_KEY not in session or request.endpoint in (None, "static"):
         return None
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # each use of the proxy asks flask-login again
+    if not user.is_authenticated:
         return None
     before, now = session[FINGERPRINT_KEY], fingerprint()
     if before == now:
@@ -46,9 +47,9 @@ def check_session_change():
         ]
         detection = Detection(
             "session_change",
-            f"user:{current_user.id}",
+            f"user:{user.id}",
             f"{' and '.join(changed)} changed during the session",
-            user_id=current_user.id,
+            user_id=user.id,
             metadata={
                 "changed": ",".join(changed),
                 "old_ip": before[0],
