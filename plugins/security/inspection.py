@@ -101,19 +101,23 @@ def _payload(location: str, parameter: str, value: str) -> dict[str, str]:
 
 def inspect_request():
     """Guard: inspect the request; record each attack category once; block when configured."""
-    mode = current_app.config["SECURITY_INSPECTION_MODE"]
+    # Runs on every request: the app and the request are looked up once (each proxy use costs).
+    app, asked = current_app._get_current_object(), request._get_current_object()
+    config = app.config
+    mode = config["SECURITY_INSPECTION_MODE"]
     if mode == "off":
         return None
-    max_bytes = current_app.config["SECURITY_INSPECT_MAX_BYTES"]
+    max_bytes = config["SECURITY_INSPECT_MAX_BYTES"]
     # A bound per value as well as per request: one huge field cannot use up the budget of the
     # fields after it. Both count characters (at most four bytes each); the search is linear.
-    max_value = current_app.config["SECURITY_INSPECT_MAX_VALUE_BYTES"]
-    clean = current_app.extensions[EXTENSION].inspected_clean
-    environ = request.environ
+    max_value = config["SECURITY_INSPECT_MAX_VALUE_BYTES"]
+    security = app.extensions[EXTENSION]
+    clean = security.inspected_clean
+    environ = asked.environ
     seen_key = None
-    if request.method in BODYLESS:
-        seen_key = (request.path, environ.get("QUERY_STRING", "")) + tuple(
-            environ.get(key) for _, key in current_app.extensions[EXTENSION].inspected_headers
+    if asked.method in BODYLESS:
+        seen_key = (asked.path, environ.get("QUERY_STRING", "")) + tuple(
+            environ.get(key) for _, key in security.inspected_headers
         )
         if seen_key in clean:
             return None

@@ -77,10 +77,10 @@ def check_ban():
 def check_limits():
     """Guard: take a guess's places, or count the request under the general limit; reject (or,
     in dry-run mode, only log) a breach."""
-    policy = policies.endpoint_policy()
-    if policy.counts_nothing(request.method):
+    policy, method = policies.endpoint_policy(), request.method
+    if policy.counts_nothing(method):
         return None  # a sign-in page's GET or an exempt endpoint: no limit counts it
-    if policy.is_guess(request.method):
+    if policy.is_guess(method):
         g.setdefault(GUESS, True)
         response, by_address = failures.reserve()
         if by_address:
@@ -149,10 +149,11 @@ def general_limit_headers(response, counted: Counted):
 def finish_limits(response):
     """after_app_request: settle a guess (its places stay only if it was wrong) and add the
     limit's headers; a request that no limit counted gets none."""
-    counted = g.get(GENERAL)
+    request_globals = g._get_current_object()
+    counted = request_globals.get(GENERAL)
     if counted is not None:
         return general_limit_headers(response, counted)
-    if g.get(GUESS):
+    if request_globals.get(GUESS):
         return failures.settle(response)
     return response
 

@@ -73,7 +73,8 @@ class EndpointPolicy:
 
 def endpoint_policy() -> EndpointPolicy:
     """The current request's policy (a dictionary lookup after an endpoint's first request)."""
-    endpoint, path = request.endpoint, request.path
+    asked = request._get_current_object()
+    endpoint, path = asked.endpoint, asked.path
     known = state().endpoint_policies
     key = (endpoint, path.startswith("/api/"))
     policy = known.get(key)
