@@ -26,12 +26,13 @@ def check_session_change():
     script replaying a copied cookie drops the updated one the portal sends back, and would
     otherwise be reported (an audit row and an alert update) on every request."""
     action = current_app.config["SECURITY_SESSION_CHANGE_ACTION"]
-    if action == "off" or FINGERPRINT_KEY not in session or request.endpoint in (None, "static"):
+    signed = session._get_current_object()  # checked on every request: one proxy lookup each
+    if action == "off" or FINGERPRINT_KEY not in signed or request.endpoint in (None, "static"):
         return None
     user = current_user._get_current_object()  # each use of the proxy asks flask-login again
     if not user.is_authenticated:
         return None
-    before, now = session[FINGERPRINT_KEY], fingerprint()
+    before, now = signed[FINGERPRINT_KEY], fingerprint()
     if before == now:
         return None
     which = _session_digest()
