@@ -75,13 +75,7 @@ class Counting:
     def hit(self, item: RateLimitItem, *identifiers: str) -> tuple[RateLimiter, bool] | None:
         """Count one hit on the storage, or on memory if the storage just failed: (the
         strategy that counted, admitted); None when neither answered."""
-        for _ in range(2):
-            strategy = self.strategy()
-            try:
-                return strategy, strategy.hit(item, *identifiers)
-            except Exception:
-                self.failed(strategy)
-        return None
+        return self._on_a_storage(lambda strategy: (strategy.hit(item, *identifiers),))
 
     def hit_with_window(
         self, item: RateLimitItem, *identifiers: str
@@ -89,15 +83,24 @@ class Counting:
         """``hit``, with the window's stats after the hit when the storage counts and reads a
         moving window in one pass (memory: see ``SweptMemoryStorage.acquire_entry_with_window``);
         otherwise the stats are None and the caller reads them with ``get_window_stats``."""
+
+        def count(strategy: RateLimiter) -> tuple[bool, WindowStats | None]:
+            one_pass = getattr(strategy.storage, "acquire_entry_with_window", None)
+            if one_pass is None or not isinstance(strategy, MovingWindowRateLimiter):
+                return strategy.hit(item, *identifiers), None
+            expiry = item.get_expiry()
+            admitted, start, entries = one_pass(item.key_for(*identifiers), item.amount, expiry)
+            return admitted, WindowStats(start + expiry, item.amount - entries)
+
+        return self._on_a_storage(count)
+
+    def _on_a_storage(self, count: Callable[[RateLimiter], tuple]) -> tuple | None:
+        """(the strategy that counted, *what ``count`` answered) on the storage, or on memory if
+        the storage just failed; None when neither answered."""
         for _ in range(2):
             strategy = self.strategy()
             try:
-                one_pass = getattr(strategy.storage, "acquire_entry_with_window", None)
-                if one_pass is None or not isinstance(strategy, MovingWindowRateLimiter):
-                    return strategy, strategy.hit(item, *identifiers), None
-                expiry = item.get_expiry()
-                admitted, start, entries = one_pass(item.key_for(*identifiers), item.amount, expiry)
-                return strategy, admitted, WindowStats(start + expiry, item.amount - entries)
+                return strategy, *count(strategy)
             except Exception:
                 self.failed(strategy)
         return None

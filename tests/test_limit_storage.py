@@ -127,7 +127,6 @@ def test_one_pass_count_gives_the_hit_and_the_window_memory_storage_gives(steps)
     what MemoryStorage answers to a hit followed by get_window_stats."""
     from app.rate_limits import Counting
 
-    item = parse("3/10 seconds")
     with Clock() as clock:
         ours, theirs = (
             Counting(MovingWindowRateLimiter(SweptMemoryStorage())),
@@ -147,7 +146,7 @@ def test_one_pass_count_gives_the_hit_and_the_window_memory_storage_gives(steps)
                 assert stats.reset_time == expected.reset_time
 
 
-def test_a_storage_without_the_one_pass_count_reads_the_window_afterwards():
+def test_a_strategy_other_than_the_moving_window_reads_the_window_afterwards():
     from app.rate_limits import Counting
 
     counting = Counting(FixedWindowRateLimiter(SweptMemoryStorage()))

@@ -11,7 +11,7 @@ import ipaddress
 import time
 from datetime import datetime, timedelta
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, render_template
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -145,11 +145,11 @@ def blocked_until(ip: str) -> datetime | None:
     return until if until > utcnow() else None
 
 
-def refuse_blocked_ip():
-    """before_request, first of all: answer 403 to a blocked client IP."""
-    if request.endpoint in EXEMPT_ENDPOINTS:
+def refuse_blocked_ip(ip: str, endpoint: str | None):
+    """The threat guard's second step: answer 403 to a blocked client IP."""
+    if endpoint in EXEMPT_ENDPOINTS:
         return None
-    until = blocked_until(request.remote_addr or "")
+    until = blocked_until(ip)
     if until is None:
         return None
     retry_after = str(max(1, int((until - utcnow()).total_seconds())))
