@@ -79,10 +79,16 @@ class SweptMemoryStorage(MemoryStorage):
             acquired = not (entry and entry.atime >= now - expiry)
             if acquired:
                 events[:0] = [Entry(expiry)] * amount
-            # As get_moving_window: the entries younger than the window, and the oldest's time.
-            alive = bisect.bisect_left(events, -(time.time() - expiry), key=_newest_first)
             if not events:
                 return acquired, now, 0
+            # As get_moving_window: the entries younger than the window, and the oldest's time.
+            # The sweep keeps the list to about one window, so its oldest entry is most often
+            # still in it, and then so is every entry: no bisection needed.
+            start = time.time() - expiry
+            if events[-1].atime > start:
+                alive = len(events)
+            else:
+                alive = bisect.bisect_left(events, -start, key=_newest_first)
             return acquired, events[alive - 1].atime, alive
 
     def _sweep_now_and_then(self) -> None:

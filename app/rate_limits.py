@@ -63,6 +63,8 @@ class Counting:
         self.primary = primary
         self.fallback = type(primary)(SweptMemoryStorage())
         self.down_until = 0.0
+        # Which of the two counts and reads a moving window in one pass, found once.
+        self.one_pass = {strategy: _one_pass(strategy) for strategy in (primary, self.fallback)}
 
     def strategy(self) -> RateLimiter:
         return self.fallback if time.monotonic() < self.down_until else self.primary
@@ -85,8 +87,8 @@ class Counting:
         otherwise the stats are None and the caller reads them with ``get_window_stats``."""
 
         def count(strategy: RateLimiter) -> tuple[bool, WindowStats | None]:
-            one_pass = getattr(strategy.storage, "acquire_entry_with_window", None)
-            if one_pass is None or not isinstance(strategy, MovingWindowRateLimiter):
+            one_pass = self.one_pass[strategy]
+            if one_pass is None:
                 return strategy.hit(item, *identifiers), None
             expiry = item.get_expiry()
             admitted, start, entries = one_pass(item.key_for(*identifiers), item.amount, expiry)
@@ -109,6 +111,14 @@ class Counting:
         """Forget every count (the CLI's and the tests' clean slate)."""
         for strategy in (self.primary, self.fallback):
             strategy.storage.reset()
+
+
+def _one_pass(strategy: RateLimiter) -> Callable | None:
+    """The storage's one-pass moving-window count, when ``strategy`` is a moving window on a
+    storage that has one (memory); None otherwise."""
+    if not isinstance(strategy, MovingWindowRateLimiter):
+        return None
+    return getattr(strategy.storage, "acquire_entry_with_window", None)
 
 
 @lru_cache(maxsize=256)

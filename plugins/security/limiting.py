@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse
@@ -24,7 +24,7 @@ from app.extensions import rate_limit_key
 from app.rate_limits import Counting, LimitExceeded
 from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
-from plugins.security.rejection import note_dry_run, reject, route_name, too_many_requests
+from plugins.security.rejection import note_dry_run, reject, too_many_requests
 
 BREACH_SCOPE = "security-breaches"
 KEY_PREFIX = "security"
@@ -33,9 +33,9 @@ GUESS = "_security_limits_checked"  # g: this request's guess took its places (f
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Counted:
-    """The general limit one request was counted under (for its headers and its refusal)."""
+class Counted(NamedTuple):
+    """The general limit one request was counted under (for its headers and its refusal). A
+    named tuple: one is built for every counted request, and a tuple is the cheapest to build."""
 
     strategy: RateLimiter
     item: RateLimitItem
@@ -54,11 +54,6 @@ class Counted:
 def enabled(app: Flask) -> bool:
     """The rate-limit guard runs when RATE_LIMIT_ENABLED and the Limiter is on (RATELIMIT_ENABLED)."""
     return bool(app.config["RATE_LIMIT_ENABLED"] and app.config["RATELIMIT_ENABLED"])
-
-
-def request_identity() -> str:
-    """The limit's name for the request: its endpoint, or "<unmatched>" for a URL with no route."""
-    return route_name()
 
 
 def check_ban():
@@ -102,8 +97,8 @@ def count_general_limit(policy: policies.EndpointPolicy) -> Counted | None:
     """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
     default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
     None when no storage answered (the request goes on uncounted rather than failing)."""
-    item = rate_limits.parsed(policy.limit)
-    args = (KEY_PREFIX, rate_limit_key(), f"{request_identity()}:{policy.name}")
+    item = policy.item
+    args = (KEY_PREFIX, rate_limit_key(), policy.scope)
     counted = core_limiter.counting().hit_with_window(item, *args)
     if counted is None:
         return None
@@ -129,20 +124,24 @@ def general_limit_headers(response, counted: Counted):
     amount, window = counted.item.amount, counted.item.get_expiry()
     reset = max(0, int(reset_at - time.time()))
     headers = response.headers
-    if response.status_code == 429 and "Retry-After" in headers:
-        reset = max(reset, int(headers["Retry-After"]))
-    # Added in one pass (no view sets these); Retry-After replaces the refusal's own.
+    has_retry_after = rate_limits.HEADER_RETRY_AFTER in headers
+    if has_retry_after and response.status_code == 429:
+        reset = max(reset, int(headers[rate_limits.HEADER_RETRY_AFTER]))
+    # Added in one pass (no view sets these). Retry-After replaces one already there (the
+    # refusal's own); most answers have none, and there it is added with the others.
     name = counted.policy
-    headers.extend(
-        (
-            (rate_limits.HEADER_LIMIT, str(amount)),
-            (rate_limits.HEADER_REMAINING, str(remaining)),
-            (rate_limits.HEADER_RESET, str(reset_at)),
-            ("RateLimit-Policy", f'"{name}";q={amount};w={window}'),
-            ("RateLimit", f'"{name}";r={remaining};t={reset}'),
-        )
-    )
-    headers.set(rate_limits.HEADER_RETRY_AFTER, str(reset))
+    added = [
+        (rate_limits.HEADER_LIMIT, str(amount)),
+        (rate_limits.HEADER_REMAINING, str(remaining)),
+        (rate_limits.HEADER_RESET, str(reset_at)),
+        ("RateLimit-Policy", f'"{name}";q={amount};w={window}'),
+        ("RateLimit", f'"{name}";r={remaining};t={reset}'),
+    ]
+    if has_retry_after:
+        headers.set(rate_limits.HEADER_RETRY_AFTER, str(reset))
+    else:
+        added.append((rate_limits.HEADER_RETRY_AFTER, str(reset)))
+    headers.extend(added)
     return response
 
 

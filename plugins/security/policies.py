@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 from flask_login import current_user
+from limits import RateLimitItem
 
 from app.auth.service import keyed_digest, normalize_username
+from app.rate_limits import parsed
 from plugins.security.sanitize import clean_text
 from plugins.security.state import state
 
 # Policies whose endpoints count wrong answers (401) instead of requests.
 FAILURE_POLICIES = ("AUTH", "MFA")
 MAX_REMEMBERED_POLICIES = 4096
+UNMATCHED = "<unmatched>"  # the endpoint name of a URL that matches no route
 
 
 def default_limit() -> str:
@@ -50,16 +53,17 @@ def resolve(endpoint: str | None, path: str) -> tuple[str, str]:
 @dataclass(frozen=True)
 class EndpointPolicy:
     """What the limits make of one endpoint (and whether its URL is the API's), worked out once
-    per app: the configuration does not change while the app serves."""
+    per app: the configuration does not change while the app serves. What every counted request
+    needs of it (the parsed limit, its counter's scope, its name in the headers) is worked out
+    here once, not per request."""
 
     name: str  # AUTH, MFA, API, DEFAULT or ENDPOINT
     limit: str
     counts_failures_only: bool  # sign-in and second-factor endpoints count wrong answers
     exempt: bool  # RATE_LIMIT_EXEMPT_ENDPOINTS: nothing counts it
-
-    @property
-    def header_name(self) -> str:
-        return self.name.lower()
+    item: RateLimitItem  # ``limit`` as `limits` counts it
+    scope: str  # the counter's last identifier: "<endpoint>:<policy>"
+    header_name: str  # its name in the IETF headers ("api", "default", ...)
 
     def is_guess(self, method: str) -> bool:
         """A POST to a sign-in or second-factor endpoint: a password or a code is checked."""
@@ -71,6 +75,20 @@ class EndpointPolicy:
         return (self.counts_failures_only or self.exempt) and not self.is_guess(method)
 
 
+def policy_for(endpoint: str | None, path: str) -> EndpointPolicy:
+    """The policy of ``endpoint`` (at ``path``), worked out from the configuration."""
+    name, limit = resolve(endpoint, path)
+    return EndpointPolicy(
+        name,
+        limit,
+        counts_failures_only=name in FAILURE_POLICIES,
+        exempt=endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"],
+        item=parsed(limit),
+        scope=f"{endpoint or UNMATCHED}:{name}",
+        header_name=name.lower(),
+    )
+
+
 def endpoint_policy() -> EndpointPolicy:
     """The current request's policy (a dictionary lookup after an endpoint's first request)."""
     asked = request._get_current_object()
@@ -79,13 +97,7 @@ def endpoint_policy() -> EndpointPolicy:
     key = (endpoint, path.startswith("/api/"))
     policy = known.get(key)
     if policy is None:
-        name, limit = resolve(endpoint, path)
-        policy = EndpointPolicy(
-            name,
-            limit,
-            counts_failures_only=name in FAILURE_POLICIES,
-            exempt=endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"],
-        )
+        policy = policy_for(endpoint, path)
         if len(known) < MAX_REMEMBERED_POLICIES:  # endpoints are few; a bound all the same
             known[key] = policy
     return policy

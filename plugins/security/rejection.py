@@ -15,13 +15,13 @@ from app.models import utcnow
 from app.signals import request_rate_limited
 from plugins.security.audit import log_event
 from plugins.security.models import RateLimitRecord
+from plugins.security.policies import UNMATCHED
 from plugins.security.sanitize import clean_text
 from plugins.security.state import EXTENSION
 
 log = logging.getLogger(__name__)
 # What a request that matches no route is called in limits, counts and events: flask-limiter
 # finds no limits for an empty identity, and a scanner's unknown URLs must count like any page.
-UNMATCHED = "<unmatched>"
 
 
 def route_name() -> str:
