@@ -64,14 +64,15 @@ def _portal(side: str, workdir: str):
     )
 
 
-def _signed_in_sender(side: str, workdir: str):
-    """A function sending one signed-in search (side a or b) or one "Hello, World!" (side c)."""
+def signed_in_sender(side: str, workdir: str):
+    """(a function sending one signed-in search (side a or b) or one "Hello, World!" (side c),
+    the app that answers it)."""
     if side == "c":
         sys.path.insert(0, str(ROOT / "bench"))
         from hello_app import app as hello
 
         client = hello.test_client()
-        return lambda number: client.get("/")
+        return (lambda number: client.get("/")), hello
     import signed_in
 
     from app.extensions import db
@@ -92,7 +93,7 @@ def _signed_in_sender(side: str, workdir: str):
     )
     if answer.status_code != 302:
         raise RuntimeError(f"signing in answered {answer.status_code}")
-    return lambda number: client.get(SIGNED_IN_PATH, headers=headers)
+    return (lambda number: client.get(SIGNED_IN_PATH, headers=headers)), app
 
 
 def _anonymous_sender(side: str, workdir: str, path: str):
@@ -117,7 +118,7 @@ def child(side: str, path: str, requests: int) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     workdir = tempfile.mkdtemp(prefix="bench-instr-")
     if side in SIDES["signed-in"]:
-        send = _signed_in_sender(side, workdir)
+        send, _ = signed_in_sender(side, workdir)
     else:
         send = _anonymous_sender(side, workdir, path)
 

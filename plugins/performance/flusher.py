@@ -95,6 +95,7 @@ def _when(epoch: float) -> datetime:
 # The raw row's columns: the Recorder's tuple in its order, then "metadata" (always {} here).
 RAW_COLUMNS = ("endpoint", "method", "response_time", "status_code", "user_id", "ip_address", "user_agent",
                "timestamp", "memory_usage", "cpu_usage", "db_query_count", "db_time_ms", "metadata")  # fmt: skip
+TIMESTAMP = RAW_COLUMNS.index("timestamp")  # the Recorder's wall time, an epoch
 _raw_inserts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per dialect (an engine's)
 
 
@@ -119,7 +120,7 @@ def _raw_insert(dialect):
 
     def convert(r: tuple) -> tuple | dict:
         row = [*r, empty]
-        row[7] = _when(row[7])  # the wall time, as the timestamp column's datetime
+        row[TIMESTAMP] = _when(row[TIMESTAMP])
         for index, fn in convert_at:
             row[index] = fn(row[index])
         if order is None:  # a driver with named parameters (psycopg)

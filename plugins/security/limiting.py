@@ -124,24 +124,20 @@ def general_limit_headers(response, counted: Counted):
     amount, window = counted.item.amount, counted.item.get_expiry()
     reset = max(0, int(reset_at - time.time()))
     headers = response.headers
-    has_retry_after = rate_limits.HEADER_RETRY_AFTER in headers
-    if has_retry_after and response.status_code == 429:
-        reset = max(reset, int(headers[rate_limits.HEADER_RETRY_AFTER]))
-    # Added in one pass (no view sets these). Retry-After replaces one already there (the
-    # refusal's own); most answers have none, and there it is added with the others.
+    if response.status_code == 429 and "Retry-After" in headers:
+        reset = max(reset, int(headers["Retry-After"]))
+    # Added in one pass (no view sets these); Retry-After replaces the refusal's own.
     name = counted.policy
-    added = [
-        (rate_limits.HEADER_LIMIT, str(amount)),
-        (rate_limits.HEADER_REMAINING, str(remaining)),
-        (rate_limits.HEADER_RESET, str(reset_at)),
-        ("RateLimit-Policy", f'"{name}";q={amount};w={window}'),
-        ("RateLimit", f'"{name}";r={remaining};t={reset}'),
-    ]
-    if has_retry_after:
-        headers.set(rate_limits.HEADER_RETRY_AFTER, str(reset))
-    else:
-        added.append((rate_limits.HEADER_RETRY_AFTER, str(reset)))
-    headers.extend(added)
+    headers.extend(
+        (
+            (rate_limits.HEADER_LIMIT, str(amount)),
+            (rate_limits.HEADER_REMAINING, str(remaining)),
+            (rate_limits.HEADER_RESET, str(reset_at)),
+            ("RateLimit-Policy", f'"{name}";q={amount};w={window}'),
+            ("RateLimit", f'"{name}";r={remaining};t={reset}'),
+        )
+    )
+    headers.set(rate_limits.HEADER_RETRY_AFTER, str(reset))
     return response
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
 
 from app.extensions import db
+from app.models import as_utc
 from plugins.performance.flusher import RAW_COLUMNS, _raw_insert, _when
 from plugins.performance.models import PerformanceMetric
 
@@ -73,9 +74,4 @@ def test_a_flushed_request_reads_back_with_its_time_and_empty_metadata(app, clie
         200,
         {},
     )
-    stamp = (
-        row.timestamp.timestamp()
-        if row.timestamp.tzinfo
-        else row.timestamp.replace(tzinfo=_when(0).tzinfo).timestamp()
-    )
-    assert before - 1 <= stamp <= time.time() + 1
+    assert before - 1 <= as_utc(row.timestamp).timestamp() <= time.time() + 1
