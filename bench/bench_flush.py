@@ -19,13 +19,14 @@ ENDPOINTS = [(f"/bench/{n}/<int:item_id>", "GET") for n in range(20)]
 
 def fill(recorder, count: int) -> float:
     """Record ``count`` fake requests; return the seconds spent recording (the request-path cost)."""
+    from plugins.performance.recorder import RequestPerf
+
     spent = 0.0
     for n in range(count):
         rule, method = ENDPOINTS[n % len(ENDPOINTS)]
-        perf = recorder.begin()
-        perf.queries, perf.db_ms = 3, 1.5
+        perf = RequestPerf(slow_ms=recorder.config.slow_query_ms, queries=3, db_ms=1.5)
         started = time.perf_counter()
-        recorder.record(perf, rule, method, 200, None, "10.0.0.1", "bench-client/1.0")
+        recorder.record(started, perf, rule, method, 200, None, "10.0.0.1", "bench-client/1.0")
         spent += time.perf_counter() - started
     return spent
 

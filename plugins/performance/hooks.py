@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, Response, g, request, request_started
+from flask import Flask, Response, g, request
 
 from app.extensions import db
 from app.signals import request_rate_limited, security_event
 from plugins.performance.flusher import ensure_started
 from plugins.performance.metrics import Metrics
-from plugins.performance.recorder import Recorder, hook_engine
+from plugins.performance.recorder import PERF_KEY, Recorder, hook_engine
 from plugins.performance.settings import PerfConfig
 from plugins.performance.state import EXTENSION, PerformanceState
-
-
-def _skip(endpoint: str | None) -> bool:
-    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
-
-
-def _on_request_started(sender: Flask, **extra) -> None:
-    # request_started fires before every before_request function, so requests that the access
-    # check redirects or refuses are measured too.
-    if _skip(request.endpoint):
-        return
-    state: PerformanceState = sender.extensions[EXTENSION]
-    recorder = state.recorder
-    if recorder.started_pid != os.getpid():
-        ensure_started(recorder)
-    if not recorder.hooked_engines:
-        hook_engine(recorder, db.engine)
-    g._portal_perf = recorder.begin()
 
 
 def _make_after_request(state: PerformanceState):
@@ -38,10 +20,15 @@ def _make_after_request(state: PerformanceState):
     children: dict[tuple[str, str, int], object] = {}  # labels() validates on every call; cache
 
     def after_request(response: Response) -> Response:
-        perf = g.pop("_portal_perf", None)
-        if perf is None:
-            return response
+        # Every request passes here, the ones a hook refused or an error ended as well; it is
+        # measured from its arrival (app.request_pipeline.TimedRequest), not from a signal.
+        perf = g.pop(PERF_KEY, None)
         asked = request._get_current_object()  # one proxy lookup for the reads below
+        endpoint = asked.endpoint
+        if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
+            return response
+        if recorder.started_pid != os.getpid():
+            ensure_started(recorder)
         url_rule = asked.url_rule
         rule = url_rule.rule if url_rule is not None else "<unmatched>"
         user = g.get("_login_user")
@@ -49,6 +36,7 @@ def _make_after_request(state: PerformanceState):
         method, status = asked.method, response.status_code
         environ = asked.environ
         ms = recorder.record(
+            asked.arrived,
             perf,
             rule,
             method,
@@ -72,7 +60,8 @@ def setup(app: Flask) -> None:
     metrics = Metrics.create()
     state = PerformanceState(config=config, metrics=metrics, recorder=Recorder(app, config, metrics))
     app.extensions[EXTENSION] = state
-    request_started.connect(_on_request_started, app)
+    with app.app_context():  # Flask-SQLAlchemy built the engine in init_app; this connects nothing
+        hook_engine(state.recorder, db.engine)
     app.after_request(_make_after_request(state))
 
     def count_security_event(sender, kind=None, severity=None, **extra) -> None:

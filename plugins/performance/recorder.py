@@ -14,24 +14,25 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, g, has_app_context
+from flask import Flask, current_app, g, has_request_context
 
 from plugins.performance.histogram import BUCKETS, bucket_index
 from plugins.performance.masking import mask_parameters
 from plugins.performance.settings import PerfConfig
+from plugins.performance.state import EXTENSION
 
 # Layout of one in-memory roll-up: the roll-up table's counters in this order, then the histogram.
 COUNT, ERRORS, CLIENT_ERRORS, TOTAL, LOW, HIGH, SATISFIED, TOLERATING, DB_COUNT, DB_MS = range(10)
 FIXED = 10
 MAX_SLOW_PER_REQUEST = 20
+PERF_KEY = "_portal_perf"  # flask.g: the current request's RequestPerf
 
 
 @dataclass(slots=True)  # one per request: slots make it cheaper to build and to read
 class RequestPerf:
-    """What one request did with the database so far (kept in ``flask.g``)."""
+    """What one request did with the database so far (kept in ``flask.g`` from its first
+    statement on: a request that runs none, as a cached answer, builds none)."""
 
-    start: float
-    wall: float
     slow_ms: float
     queries: int = 0
     db_ms: float = 0.0
@@ -44,6 +45,9 @@ class RequestPerf:
         self.statements[statement] = self.statements.get(statement, 0) + 1
         if elapsed_ms >= self.slow_ms and len(self.slow) < MAX_SLOW_PER_REQUEST:
             self.slow.append((statement, mask_parameters(parameters, executemany), elapsed_ms))
+
+
+NO_STATEMENTS = RequestPerf(slow_ms=float("inf"))  # read only: what a request without SQL did
 
 
 def accumulate(
@@ -102,12 +106,10 @@ class Recorder:
         with self.flush_lock:
             pass
 
-    def begin(self) -> RequestPerf:
-        return RequestPerf(start=time.perf_counter(), wall=time.time(), slow_ms=self.config.slow_query_ms)
-
     def record(
         self,
-        perf: RequestPerf,
+        arrived: float,
+        perf: RequestPerf | None,
         rule: str,
         method: str,
         status: int,
@@ -115,9 +117,13 @@ class Recorder:
         ip: str,
         user_agent: str,
     ) -> float:
-        """Account one finished request; return its duration in milliseconds."""
+        """Account one finished request (``arrived``: its ``time.perf_counter()`` on arrival;
+        ``perf``: its statements, None if it ran none); return its duration in milliseconds."""
         config = self.config
-        ms = (time.perf_counter() - perf.start) * 1000
+        ms = (time.perf_counter() - arrived) * 1000
+        wall = time.time() - ms / 1000  # the row's time is the request's arrival
+        if perf is None:
+            perf = NO_STATEMENTS
         t = (
             config.apdex_overrides.get(rule, config.apdex_t_ms)
             if config.apdex_overrides
@@ -129,13 +135,13 @@ class Recorder:
         repeats = (
             [(s, n) for s, n in perf.statements.items() if n >= config.n_plus_one] if perf.queries else ()
         )
-        key = (int(perf.wall) // 60 * 60, rule, method)
+        key = (int(wall) // 60 * 60, rule, method)
         with self.lock:
             accumulate(self.rollups, key, ms, status, t, perf.queries, perf.db_ms)
             if keep_raw:
                 if len(self.raw) < config.buffer_size:
                     self.raw.append(
-                        (rule, method, ms, status, user_id, ip, user_agent, perf.wall,
+                        (rule, method, ms, status, user_id, ip, user_agent, wall,
                          self.latest_memory_mb, self.latest_cpu_percent, perf.queries, perf.db_ms)
                     )  # fmt: skip
                 else:
@@ -143,16 +149,16 @@ class Recorder:
                     self.metrics.dropped.inc()
             for statement, params, elapsed in perf.slow:
                 if len(self.slow) < config.buffer_size:
-                    self.slow.append((perf.wall, rule, method, statement, params, elapsed))
+                    self.slow.append((wall, rule, method, statement, params, elapsed))
             for statement, count in repeats:
                 seen = self.n_plus_one.get((rule, method, statement))
                 if seen is None:
-                    self.n_plus_one[(rule, method, statement)] = [1, count, count, perf.wall, perf.wall]
+                    self.n_plus_one[(rule, method, statement)] = [1, count, count, wall, wall]
                 else:
                     seen[0] += 1
                     seen[1] = max(seen[1], count)
                     seen[2] += count
-                    seen[4] = perf.wall
+                    seen[4] = wall
             pending = len(self.raw)
         if pending >= config.batch_size:
             self.wake.set()
@@ -163,19 +169,24 @@ class Recorder:
 
 
 def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
-    if has_app_context() and g.get("_portal_perf") is not None:
+    if has_request_context():
         conn.info.setdefault("portal_perf_t0", []).append(time.perf_counter())
 
 
 def _after_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
-    # The flusher thread runs in an app context without _portal_perf: its writes are never timed.
-    if not has_app_context():
+    # Only a request's statements are timed: the flusher thread and the jobs run in an app
+    # context with no request.
+    if not has_request_context():
         return
-    perf = g.get("_portal_perf")
     stack = conn.info.get("portal_perf_t0")
-    if perf is None or not stack:
+    if not stack:
         return
-    perf.add(statement, parameters, executemany, (time.perf_counter() - stack.pop()) * 1000)
+    elapsed_ms = (time.perf_counter() - stack.pop()) * 1000
+    perf = g.get(PERF_KEY)
+    if perf is None:
+        perf = RequestPerf(slow_ms=current_app.extensions[EXTENSION].config.slow_query_ms)
+        setattr(g, PERF_KEY, perf)
+    perf.add(statement, parameters, executemany, elapsed_ms)
 
 
 def hook_engine(recorder: Recorder, engine) -> None:

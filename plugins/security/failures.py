@@ -168,12 +168,16 @@ def tell_if_locked(reservation: Reservation) -> None:
 
 
 def _headers(response, policy: str, amount: int, window: int, remaining: int, reset: int | None) -> None:
+    """As the general limit's (``limiting.general_limit_headers``): the IETF fields on every
+    answer, flask-limiter's as well on a refusal."""
     name = policy.lower()
-    response.headers["X-RateLimit-Limit"] = str(amount)
-    response.headers["X-RateLimit-Remaining"] = str(remaining)
-    response.headers["X-RateLimit-Reset"] = str(int(time.time()) + (reset or 0))
-    response.headers["RateLimit-Policy"] = f'"{name}";q={amount};w={window}'
-    response.headers["RateLimit"] = f'"{name}";r={remaining};t={reset or 0}'
+    headers = response.headers
+    if response.status_code == 429:
+        headers["X-RateLimit-Limit"] = str(amount)
+        headers["X-RateLimit-Remaining"] = str(remaining)
+        headers["X-RateLimit-Reset"] = str(int(time.time()) + (reset or 0))
+    headers["RateLimit-Policy"] = f'"{name}";q={amount};w={window}'
+    headers["RateLimit"] = f'"{name}";r={remaining};t={reset or 0}'
 
 
 def handle_refused_guess(refused: GuessRefused):

@@ -115,25 +115,34 @@ def _seconds_to_reset(counted: Counted) -> int | None:
 
 
 def general_limit_headers(response, counted: Counted):
-    """flask-limiter's headers (and the IETF ones) for a request counted under the general limit."""
+    """The rate-limit headers of a request counted under the general limit.
+
+    Every answer carries the IETF fields, ``RateLimit-Policy`` (the limit and its window) and
+    ``RateLimit`` (what is left and when it resets): all a client needs to pace itself. A
+    refusal also carries flask-limiter's ``X-RateLimit-*`` and ``Retry-After``, for clients that
+    read those. Four more headers on every admitted answer were a third of the rate limit's
+    cost per request and told such a client nothing the two do not."""
     try:
         stats = counted.window()
     except Exception:  # headers are a courtesy; a storage hiccup must not fail the response
         return response
     reset_at, remaining = int(stats.reset_time), max(0, stats.remaining)
-    amount, window = counted.item.amount, counted.item.get_expiry()
     reset = max(0, int(reset_at - time.time()))
-    headers = response.headers
-    if response.status_code == 429 and "Retry-After" in headers:
+    headers, name, item = response.headers, counted.policy, counted.item
+    policy_field = f'"{name}";q={item.amount};w={item.get_expiry()}'
+    if response.status_code != 429:
+        headers.extend(
+            (("RateLimit-Policy", policy_field), ("RateLimit", f'"{name}";r={remaining};t={reset}'))
+        )
+        return response
+    if "Retry-After" in headers:  # the refusal's own (a ban's can outlast the window)
         reset = max(reset, int(headers["Retry-After"]))
-    # Added in one pass (no view sets these); Retry-After replaces the refusal's own.
-    name = counted.policy
     headers.extend(
         (
-            (rate_limits.HEADER_LIMIT, str(amount)),
+            (rate_limits.HEADER_LIMIT, str(item.amount)),
             (rate_limits.HEADER_REMAINING, str(remaining)),
             (rate_limits.HEADER_RESET, str(reset_at)),
-            ("RateLimit-Policy", f'"{name}";q={amount};w={window}'),
+            ("RateLimit-Policy", policy_field),
             ("RateLimit", f'"{name}";r={remaining};t={reset}'),
         )
     )
