@@ -13,6 +13,7 @@ from app.signals import request_rate_limited
 from plugins.security.models import IpBan, RateLimitRecord
 from plugins.security.rejection import flush_rejections
 from tests.conftest import PASSWORD, AuthActions
+from tests.security.conftest import events
 
 # flask-limiter's headers and Retry-After: a refusal's, not an admitted answer's
 ADMITTED_ANSWERS_LACK = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}
@@ -23,8 +24,6 @@ def _ratelimit_field(answer) -> dict[str, int]:
     _, *parameters = answer.headers["RateLimit"].split(";")
     return {key: int(value) for key, value in (parameter.split("=") for parameter in parameters)}
 
-
-from tests.security.conftest import events
 
 pytestmark = pytest.mark.plugins("security")
 
