@@ -72,10 +72,9 @@ class SweptMemoryStorage(MemoryStorage):
         with self.locks[key]:
             events = self.events.setdefault(key, [])  # newest first
             now = time.time()
-            try:
-                entry = events[limit - amount]
-            except IndexError:
-                entry = None
+            # The entry that would fall out of the window, if the window is full (a length test:
+            # the list is shorter than the limit on most hits, and an IndexError costs more).
+            entry = events[limit - amount] if len(events) > limit - amount else None
             acquired = not (entry and entry.atime >= now - expiry)
             if acquired:
                 events[:0] = [Entry(expiry)] * amount

@@ -27,13 +27,14 @@ def check_session_change():
     otherwise be reported (an audit row and an alert update) on every request."""
     action = current_app.config["SECURITY_SESSION_CHANGE_ACTION"]
     signed = session._get_current_object()  # checked on every request: one proxy lookup each
-    if action == "off" or FINGERPRINT_KEY not in signed or request.endpoint in (None, "static"):
+    before = signed.get(FINGERPRINT_KEY)
+    if action == "off" or before is None:
+        return None
+    now = fingerprint()
+    if before == now:  # the common case, decided before the dearer lookups below
         return None
     user = current_user._get_current_object()  # each use of the proxy asks flask-login again
-    if not user.is_authenticated:
-        return None
-    before, now = signed[FINGERPRINT_KEY], fingerprint()
-    if before == now:
+    if request.endpoint in (None, "static") or not user.is_authenticated:
         return None
     which = _session_digest()
     seconds = current_app.config["SESSION_MAX_AGE_HOURS"] * 3600  # no session lives longer
