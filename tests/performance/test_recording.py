@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models import as_utc
 from plugins.performance.flusher import _flush_at_exit
 from plugins.performance.models import PerformanceMetric, rollup_table
 
@@ -58,6 +59,23 @@ def test_signed_in_user_and_status_are_recorded(app, client, flush_now, make_use
             select(func.sum(rollup_table.c.errors)).where(rollup_table.c.endpoint == "/perftarget/boom")
         )
     assert errors == 1
+
+
+def test_requests_that_never_reach_their_view_are_measured_from_their_arrival(app, client, flush_now):
+    # No signal starts the clock: the request carries its arrival (app.request_pipeline
+    # .TimedRequest), so a page that access control turns away, and a method the route does not
+    # take, are measured like the others, at the time they arrived.
+    before = time.time()
+    refused = client.get("/admin/")
+    wrong_method = client.delete("/perftarget/items/1")
+    after = time.time()
+    assert refused.status_code == 302 and wrong_method.status_code == 405
+    flush_now()
+    rows = {(r.endpoint, r.status_code): r for r in raw_rows(app)}
+    assert set(rows) == {("/admin/", 302), ("<unmatched>", 405)}  # a routing error has no rule
+    for row in rows.values():
+        assert row.response_time > 0
+        assert before <= as_utc(row.timestamp).timestamp() <= after
 
 
 def test_query_count_and_time_are_per_request(app, client, flush_now):
