@@ -80,18 +80,19 @@ class Counting:
         return self._on_a_storage(lambda strategy: (strategy.hit(item, *identifiers),))
 
     def hit_with_window(
-        self, item: RateLimitItem, *identifiers: str
+        self, item: RateLimitItem, *identifiers: str, key: str | None = None
     ) -> tuple[RateLimiter, bool, WindowStats | None] | None:
         """``hit``, with the window's stats after the hit when the storage counts and reads a
         moving window in one pass (memory: see ``SweptMemoryStorage.acquire_entry_with_window``);
-        otherwise the stats are None and the caller reads them with ``get_window_stats``."""
+        otherwise the stats are None and the caller reads them with ``get_window_stats``.
+        ``key``: ``item.key_for(*identifiers)``, when the caller has it already."""
 
         def count(strategy: RateLimiter) -> tuple[bool, WindowStats | None]:
             one_pass = self.one_pass[strategy]
             if one_pass is None:
                 return strategy.hit(item, *identifiers), None
             expiry = item.get_expiry()
-            admitted, start, entries = one_pass(item.key_for(*identifiers), item.amount, expiry)
+            admitted, start, entries = one_pass(key or item.key_for(*identifiers), item.amount, expiry)
             return admitted, WindowStats(start + expiry, item.amount - entries)
 
         return self._on_a_storage(count)

@@ -22,8 +22,8 @@ def _make_after_request(state: PerformanceState):
     def after_request(response: Response) -> Response:
         # Every request passes here, the ones a hook refused or an error ended as well; it is
         # measured from its arrival (app.request_pipeline.TimedRequest), not from a signal.
-        perf = g.pop(PERF_KEY, None)
-        asked = request._get_current_object()  # one proxy lookup for the reads below
+        request_globals, asked = g._get_current_object(), request._get_current_object()
+        perf = request_globals.pop(PERF_KEY, None)
         endpoint = asked.endpoint
         if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
             return response
@@ -31,7 +31,7 @@ def _make_after_request(state: PerformanceState):
             ensure_started(recorder)
         url_rule = asked.url_rule
         rule = url_rule.rule if url_rule is not None else "<unmatched>"
-        user = g.get("_login_user")
+        user = request_globals.get("_login_user")
         user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else None
         method, status = asked.method, response.status_code
         environ = asked.environ

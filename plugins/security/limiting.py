@@ -27,7 +27,7 @@ from plugins.security.bans import ban_ip, ban_remaining
 from plugins.security.rejection import note_dry_run, reject, too_many_requests
 
 BREACH_SCOPE = "security-breaches"
-KEY_PREFIX = "security"
+KEY_PREFIX = policies.KEY_PREFIX
 GENERAL = "security_general_limit"  # g: the general limit this request was counted under
 GUESS = "_security_limits_checked"  # g: this request's guess took its places (failures.py)
 log = logging.getLogger(__name__)
@@ -38,11 +38,14 @@ class Counted(NamedTuple):
     named tuple: one is built for every counted request, and a tuple is the cheapest to build."""
 
     strategy: RateLimiter
-    item: RateLimitItem
     args: tuple[str, str, str]
     admitted: bool
-    policy: str  # its name in the IETF headers ("api", "default", ...)
+    policy: policies.EndpointPolicy
     stats: WindowStats | None = None  # the window after the count, when the count read it
+
+    @property
+    def item(self) -> RateLimitItem:
+        return self.policy.item
 
     def window(self) -> WindowStats:
         """The window's stats after this count (read again only if the count did not)."""
@@ -97,13 +100,14 @@ def count_general_limit(policy: policies.EndpointPolicy) -> Counted | None:
     """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
     default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
     None when no storage answered (the request goes on uncounted rather than failing)."""
-    item = policy.item
-    args = (KEY_PREFIX, rate_limit_key(), policy.scope)
-    counted = core_limiter.counting().hit_with_window(item, *args)
+    client = rate_limit_key()
+    before, after = policy.key_around
+    args = (KEY_PREFIX, client, policy.scope)
+    counted = core_limiter.counting().hit_with_window(policy.item, *args, key=before + client + after)
     if counted is None:
         return None
     strategy, admitted, stats = counted
-    return g.setdefault(GENERAL, Counted(strategy, item, args, admitted, policy.header_name, stats))
+    return g.setdefault(GENERAL, Counted(strategy, args, admitted, policy, stats))
 
 
 def _seconds_to_reset(counted: Counted) -> int | None:
@@ -128,12 +132,12 @@ def general_limit_headers(response, counted: Counted):
         return response
     reset_at, remaining = int(stats.reset_time), max(0, stats.remaining)
     reset = max(0, int(reset_at - time.time()))
-    headers, name, item = response.headers, counted.policy, counted.item
-    policy_field = f'"{name}";q={item.amount};w={item.get_expiry()}'
+    headers, policy = response.headers, counted.policy
+    name, item = policy.header_name, policy.item
     if response.status_code != 429:
-        headers.extend(
-            (("RateLimit-Policy", policy_field), ("RateLimit", f'"{name}";r={remaining};t={reset}'))
-        )
+        # add(), not extend(): no iterable to inspect, the cheapest way werkzeug offers
+        headers.add("RateLimit-Policy", policy.header_field)
+        headers.add("RateLimit", f'"{name}";r={remaining};t={reset}')
         return response
     if "Retry-After" in headers:  # the refusal's own (a ban's can outlast the window)
         reset = max(reset, int(headers["Retry-After"]))
@@ -142,7 +146,7 @@ def general_limit_headers(response, counted: Counted):
             (rate_limits.HEADER_LIMIT, str(item.amount)),
             (rate_limits.HEADER_REMAINING, str(remaining)),
             (rate_limits.HEADER_RESET, str(reset_at)),
-            ("RateLimit-Policy", policy_field),
+            ("RateLimit-Policy", policy.header_field),
             ("RateLimit", f'"{name}";r={remaining};t={reset}'),
         )
     )

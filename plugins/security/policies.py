@@ -18,6 +18,8 @@ from plugins.security.state import state
 FAILURE_POLICIES = ("AUTH", "MFA")
 MAX_REMEMBERED_POLICIES = 4096
 UNMATCHED = "<unmatched>"  # the endpoint name of a URL that matches no route
+KEY_PREFIX = "security"  # the general limit's counters: security/<client>/<endpoint>:<policy>
+CLIENT_MARK = "\x00"  # stands for the client in a policy's key (no client's part holds it)
 
 
 def default_limit() -> str:
@@ -64,6 +66,8 @@ class EndpointPolicy:
     item: RateLimitItem  # ``limit`` as `limits` counts it
     scope: str  # the counter's last identifier: "<endpoint>:<policy>"
     header_name: str  # its name in the IETF headers ("api", "default", ...)
+    header_field: str  # its RateLimit-Policy field: '"api";q=300;w=900'
+    key_around: tuple[str, str]  # its counter's storage key before and after the client's part
 
     def is_guess(self, method: str) -> bool:
         """A POST to a sign-in or second-factor endpoint: a password or a code is checked."""
@@ -78,14 +82,20 @@ class EndpointPolicy:
 def policy_for(endpoint: str | None, path: str) -> EndpointPolicy:
     """The policy of ``endpoint`` (at ``path``), worked out from the configuration."""
     name, limit = resolve(endpoint, path)
+    item, scope = parsed(limit), f"{endpoint or UNMATCHED}:{name}"
+    # limits' own key for (prefix, client, scope), split where the client goes: the same key
+    # key_for builds, without joining its seven parts again on every request.
+    before, after = item.key_for(KEY_PREFIX, CLIENT_MARK, scope).split(CLIENT_MARK)
     return EndpointPolicy(
         name,
         limit,
         counts_failures_only=name in FAILURE_POLICIES,
         exempt=endpoint in current_app.config["RATE_LIMIT_EXEMPT_ENDPOINTS"],
-        item=parsed(limit),
-        scope=f"{endpoint or UNMATCHED}:{name}",
+        item=item,
+        scope=scope,
         header_name=name.lower(),
+        header_field=f'"{name.lower()}";q={item.amount};w={item.get_expiry()}',
+        key_around=(before, after),
     )
 
 
