@@ -22,5 +22,7 @@ def demo_seed(users) -> list[str]:
     now = time.time()
     config = state().config
     with db.engine.begin() as conn:
-        written = write_synthetic(conn, now - 86400, now, DEMO_REQUESTS, config.apdex_t_ms)
+        written = write_synthetic(
+            conn, now - 86400, now, DEMO_REQUESTS, config.apdex_t_ms, config.slow_request_ms
+        )
     return [f"performance: {written} synthetic requests over the last 24 hours (user agent 'synthetic')"]

@@ -94,7 +94,7 @@ def _when(epoch: float) -> datetime:
 
 # The raw row's columns: the Recorder's tuple in its order, then "metadata" (always {} here).
 RAW_COLUMNS = ("endpoint", "method", "response_time", "status_code", "user_id", "ip_address", "user_agent",
-               "timestamp", "memory_usage", "cpu_usage", "db_query_count", "db_time_ms", "metadata")  # fmt: skip
+               "timestamp", "memory_usage", "cpu_usage", "db_query_count", "db_time_ms", "slow", "metadata")  # fmt: skip
 TIMESTAMP = RAW_COLUMNS.index("timestamp")  # the Recorder's wall time, an epoch
 _raw_inserts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per dialect (an engine's)
 

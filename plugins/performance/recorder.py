@@ -141,8 +141,8 @@ class Recorder:
             if keep_raw:
                 if len(self.raw) < config.buffer_size:
                     self.raw.append(
-                        (rule, method, ms, status, user_id, ip, user_agent, wall,
-                         self.latest_memory_mb, self.latest_cpu_percent, perf.queries, perf.db_ms)
+                        (rule, method, ms, status, user_id, ip, user_agent, wall, self.latest_memory_mb,
+                         self.latest_cpu_percent, perf.queries, perf.db_ms, ms >= config.slow_request_ms)
                     )  # fmt: skip
                 else:
                     self.dropped += 1

@@ -22,9 +22,16 @@ DEMO_ENDPOINTS = (
 
 
 def synthetic_batches(
-    start: float, end: float, count: int, apdex_t_ms: float = 300.0, batch: int = 50_000, seed: int = 7
+    start: float,
+    end: float,
+    count: int,
+    apdex_t_ms: float = 300.0,
+    batch: int = 50_000,
+    seed: int = 7,
+    slow_request_ms: float = 1000.0,
 ) -> Iterator[tuple[list[dict], dict]]:
-    """Yield (raw rows, minute roll-ups) for ``count`` requests spread over [start, end)."""
+    """Yield (raw rows, minute roll-ups) for ``count`` requests spread over [start, end); rows of
+    at least ``slow_request_ms`` are flagged slow, as the recorder flags them."""
     rng = random.Random(seed)
     weights = [e[4] for e in DEMO_ENDPOINTS]
     done = 0
@@ -47,12 +54,15 @@ def synthetic_batches(
                 "user_id": None, "ip_address": f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
                 "user_agent": "synthetic", "metadata": {}, "timestamp": datetime.fromtimestamp(when, UTC),
                 "memory_usage": None, "cpu_usage": None, "db_query_count": queries, "db_time_ms": ms / 4,
+                "slow": ms >= slow_request_ms,
             })  # fmt: skip
         done += size
         yield rows, rollups
 
 
-def write_synthetic(conn, start: float, end: float, count: int, apdex_t_ms: float = 300.0) -> int:
+def write_synthetic(
+    conn, start: float, end: float, count: int, apdex_t_ms: float = 300.0, slow_request_ms: float = 1000.0
+) -> int:
     """Store ``count`` synthetic requests (raw rows and minute roll-ups) through ``conn``."""
     from sqlalchemy import insert
 
@@ -60,7 +70,7 @@ def write_synthetic(conn, start: float, end: float, count: int, apdex_t_ms: floa
     from plugins.performance.models import PerformanceMetric
 
     written = 0
-    for rows, rollups in synthetic_batches(start, end, count, apdex_t_ms):
+    for rows, rollups in synthetic_batches(start, end, count, apdex_t_ms, slow_request_ms=slow_request_ms):
         conn.execute(insert(PerformanceMetric.__table__), rows)
         upsert_rollups(conn, rollup_rows(60, rollups))
         written += len(rows)

@@ -90,3 +90,33 @@ def test_endpoint_table_paginates(app, admin, client, flush_now):
 
 def test_nav_item_for_admins(admin, client):
     assert 'href="/performance/"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.config(PERFORMANCE_SLOW_REQUEST_MS=200.0)
+def test_slow_requests_are_flagged_and_listed_through_the_partial_index(app, admin, client, flush_now):
+    # The raw table has no index on the response time (a random-place insert per request): the
+    # recorder flags the slow rows and the list reads the partial index that holds only those.
+    from sqlalchemy import select, text, true
+
+    from plugins.performance.models import PerformanceMetric
+
+    client.get("/perftarget/sleep")
+    client.get("/perftarget/items/1")
+    flush_now()
+    with app.app_context():
+        rows = db.session.execute(select(PerformanceMetric.endpoint, PerformanceMetric.slow)).all()
+        flagged = sorted(row for row in rows if row[0].startswith("/perftarget/"))
+        assert flagged == [("/perftarget/items/<int:item_id>", False), ("/perftarget/sleep", True)]
+        query = (
+            select(PerformanceMetric)
+            .where(PerformanceMetric.slow == true(), PerformanceMetric.response_time >= 200.0)
+            .order_by(PerformanceMetric.timestamp.desc())
+        )
+        compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: no shortcut
+        plan = " ".join(str(row) for row in db.session.execute(text(explain + str(compiled))))
+        assert "ix_performance_metrics_slow" in plan, plan
+    html = client.get("/performance/slow-requests").get_data(as_text=True)
+    assert "/perftarget/sleep" in html and "/perftarget/items/" not in html

@@ -18,7 +18,7 @@ from plugins.performance.models import PerformanceMetric
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 MAYBE_FLOAT = st.none() | st.floats(min_value=0, max_value=1e6, allow_nan=False)
 # One Recorder tuple: rule, method, ms, status, user id, ip, user agent, wall time, memory, CPU,
-# query count, query time.
+# query count, query time, slow.
 RECORD = st.tuples(
     TEXT.filter(bool),
     st.sampled_from(["GET", "POST", "DELETE"]),
@@ -32,6 +32,7 @@ RECORD = st.tuples(
     MAYBE_FLOAT,
     st.integers(0, 10_000),
     st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    st.booleans(),
 )
 
 
@@ -48,7 +49,7 @@ def test_raw_rows_written_through_the_driver_read_back_as_sqlalchemys_own_insert
     reference = [
         {"endpoint": r[0], "method": r[1], "response_time": r[2], "status_code": r[3], "user_id": r[4],
          "ip_address": r[5], "user_agent": r[6], "timestamp": _when(r[7]), "memory_usage": r[8],
-         "cpu_usage": r[9], "db_query_count": r[10], "db_time_ms": r[11], "metadata": {}}
+         "cpu_usage": r[9], "db_query_count": r[10], "db_time_ms": r[11], "slow": r[12], "metadata": {}}
         for r in records
     ]  # fmt: skip
     with app.app_context(), db.engine.begin() as conn:
