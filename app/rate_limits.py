@@ -151,7 +151,7 @@ class Limiter:
         app.extensions[EXTENSION] = build_counting(app.config)
 
     def counting(self, app: Flask | None = None) -> Counting:
-        return (app or current_app).extensions[EXTENSION]
+        return (app or current_app._get_current_object()).extensions[EXTENSION]
 
     @property
     def strategy(self) -> RateLimiter:

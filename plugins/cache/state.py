@@ -14,7 +14,7 @@ EXTENSION = "plugin.cache"
 
 def state() -> CacheService:
     """The running app's cache service (set by ``setup``; the cache plugin must be enabled)."""
-    return current_app.extensions[EXTENSION]
+    return current_app._get_current_object().extensions[EXTENSION]  # one proxy lookup
 
 
 def state_or_none() -> CacheService | None:

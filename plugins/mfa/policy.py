@@ -24,7 +24,8 @@ ALLOWED_ENDPOINTS = TOTP_ENROLMENT | PASSKEY_ENROLMENT
 def require_enrolment():
     """before_request: send a user whose role requires MFA, and who has none yet, to /mfa/setup."""
     user = current_user._get_current_object()  # one proxy lookup on every request
-    if not user.is_authenticated or user.role not in current_app.config["MFA_REQUIRED_ROLES"]:
+    required = current_app._get_current_object().config["MFA_REQUIRED_ROLES"]
+    if not user.is_authenticated or user.role not in required:
         return None
     endpoint = request.endpoint
     if endpoint is None or endpoint in ALLOWED_ENDPOINTS:

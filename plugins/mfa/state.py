@@ -22,4 +22,4 @@ class MfaState:
 
 def state() -> MfaState:
     """The running app's MFA state (set by ``setup``)."""
-    return current_app.extensions[EXTENSION]
+    return current_app._get_current_object().extensions[EXTENSION]  # one proxy lookup

@@ -27,4 +27,4 @@ class PerformanceState:
 
 def state() -> PerformanceState:
     """The running app's performance state."""
-    return current_app.extensions[EXTENSION]
+    return current_app._get_current_object().extensions[EXTENSION]  # one proxy lookup

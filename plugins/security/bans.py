@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import as_utc, utcnow
 from plugins.security.audit import log_event
 from plugins.security.models import IpBan
-from plugins.security.state import state
+from plugins.security.state import EXTENSION, state
 
 log = logging.getLogger(__name__)
 # Bans within this period count as repeats when the next ban's length is chosen.
@@ -45,9 +45,10 @@ def invalidate_cache() -> None:
 
 def active_bans() -> dict[str, float]:
     """Banned IPs and when (epoch seconds) each ban ends, at most SECURITY_BAN_CACHE_SECONDS old."""
-    cache = state().ban_cache
+    app = current_app._get_current_object()  # asked on every request: one proxy lookup
+    cache = app.extensions[EXTENSION].ban_cache
     now = time.monotonic()
-    max_age = current_app.config["SECURITY_BAN_CACHE_SECONDS"]
+    max_age = app.config["SECURITY_BAN_CACHE_SECONDS"]
     if cache.loaded is None or now - cache.loaded >= max_age:
         try:
             rows = db.session.execute(

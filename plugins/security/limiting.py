@@ -61,7 +61,8 @@ def enabled(app: Flask) -> bool:
 
 def check_ban():
     """Guard: answer 429 to a banned client IP until its ban ends."""
-    remaining = ban_remaining(request.remote_addr)
+    ip = request._get_current_object().remote_addr
+    remaining = ban_remaining(ip)
     if remaining:
         return too_many_requests(
             "Too many requests from your address. It is blocked for a while; please try again later.",
@@ -75,7 +76,7 @@ def check_ban():
 def check_limits():
     """Guard: take a guess's places, or count the request under the general limit; reject (or,
     in dry-run mode, only log) a breach."""
-    policy, method = policies.endpoint_policy(), request.method
+    policy, method = policies.endpoint_policy(), request._get_current_object().method
     if policy.counts_nothing(method):
         return None  # a sign-in page's GET or an exempt endpoint: no limit counts it
     if policy.is_guess(method):
@@ -107,7 +108,7 @@ def count_general_limit(policy: policies.EndpointPolicy) -> Counted | None:
     if counted is None:
         return None
     strategy, admitted, stats = counted
-    return g.setdefault(GENERAL, Counted(strategy, args, admitted, policy, stats))
+    return g._get_current_object().setdefault(GENERAL, Counted(strategy, args, admitted, policy, stats))
 
 
 def _seconds_to_reset(counted: Counted) -> int | None:

@@ -21,7 +21,7 @@ from app.events import EventType, Severity
 from app.extensions import db
 from app.models import as_utc, utcnow
 from plugins.security.audit import append_event
-from plugins.security.state import state
+from plugins.security.state import EXTENSION, state
 from plugins.security.threats.detection import SOURCE
 from plugins.security.threats.models import IpBlock
 
@@ -113,8 +113,9 @@ def unblock_ip(ip: str, by: str) -> int:
 
 def active_blocks() -> dict[str, datetime]:
     """Blocked IPs and when their block ends (cached per worker)."""
-    threats = state().threats
-    ttl = current_app.config["SECURITY_BLOCK_CACHE_SECONDS"]
+    app = current_app._get_current_object()  # asked on every request: one proxy lookup
+    threats = app.extensions[EXTENSION].threats
+    ttl = app.config["SECURITY_BLOCK_CACHE_SECONDS"]
     cached = threats.blocks
     if cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]

@@ -25,7 +25,7 @@ def check_session_change():
     Each move is reported once per session and new fingerprint, remembered on the server: a
     script replaying a copied cookie drops the updated one the portal sends back, and would
     otherwise be reported (an audit row and an alert update) on every request."""
-    action = current_app.config["SECURITY_SESSION_CHANGE_ACTION"]
+    action = current_app._get_current_object().config["SECURITY_SESSION_CHANGE_ACTION"]
     signed = session._get_current_object()  # checked on every request: one proxy lookup each
     before = signed.get(FINGERPRINT_KEY)
     if action == "off" or before is None:
