@@ -37,7 +37,7 @@ from app.limit_storage import MEMORY_STORAGE_URI, SweptMemoryStorage
 EXTENSION = "portal.rate_limits"
 RETRY_STORAGE_AFTER_S = 10.0
 VIEW_SCOPE = "view"  # the first part of a decorated view's key
-# The headers flask-limiter names, which clients of the portal read.
+# The headers flask-limiter names, which a refusal carries (admitted answers: the IETF fields).
 HEADER_LIMIT = "X-RateLimit-Limit"
 HEADER_REMAINING = "X-RateLimit-Remaining"
 HEADER_RESET = "X-RateLimit-Reset"

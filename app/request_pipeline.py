@@ -12,7 +12,7 @@ their blueprints after the core's, in enable-list order. Nothing else adds a bef
 
 Every request also carries the moment it arrived (``TimedRequest.arrived``), taken when Flask
 builds the request object, before any hook: the performance plugin measures from there, so a
-request that a hook refuses or a routing error ends is measured too, with no signal sent for it.
+request that a hook refuses or a routing error ends is measured too, with no signal receiver to run.
 """
 
 from __future__ import annotations

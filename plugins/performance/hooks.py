@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from flask import Flask, Response, g, request
 
@@ -23,7 +24,7 @@ def _make_after_request(state: PerformanceState):
         # Every request passes here, the ones a hook refused or an error ended as well; it is
         # measured from its arrival (app.request_pipeline.TimedRequest), not from a signal.
         request_globals, asked = g._get_current_object(), request._get_current_object()
-        perf = request_globals.pop(PERF_KEY, None)
+        perf = getattr(asked, PERF_KEY, None)
         endpoint = asked.endpoint
         if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
             return response
@@ -36,7 +37,7 @@ def _make_after_request(state: PerformanceState):
         method, status = asked.method, response.status_code
         environ = asked.environ
         ms = recorder.record(
-            asked.arrived,
+            getattr(asked, "arrived", None) or time.perf_counter(),  # another request class: 0 ms
             perf,
             rule,
             method,

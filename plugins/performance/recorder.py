@@ -14,7 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, has_request_context, request
 
 from plugins.performance.histogram import BUCKETS, bucket_index
 from plugins.performance.masking import mask_parameters
@@ -25,13 +25,15 @@ from plugins.performance.state import EXTENSION
 COUNT, ERRORS, CLIENT_ERRORS, TOTAL, LOW, HIGH, SATISFIED, TOLERATING, DB_COUNT, DB_MS = range(10)
 FIXED = 10
 MAX_SLOW_PER_REQUEST = 20
-PERF_KEY = "_portal_perf"  # flask.g: the current request's RequestPerf
+PERF_KEY = "portal_perf"  # the request object's attribute: its RequestPerf
 
 
 @dataclass(slots=True)  # one per request: slots make it cheaper to build and to read
 class RequestPerf:
-    """What one request did with the database so far (kept in ``flask.g`` from its first
-    statement on: a request that runs none, as a cached answer, builds none)."""
+    """What one request did with the database so far (kept on the request object from its first
+    statement on: a request that runs none, as a cached answer, builds none). On the request,
+    not in ``flask.g``: an app context can outlive its request (a test's, a CLI's), and a
+    statement run after the record was taken must not count for the next request."""
 
     slow_ms: float
     queries: int = 0
@@ -182,10 +184,12 @@ def _after_cursor_execute(conn, cursor, statement, parameters, context, executem
     if not stack:
         return
     elapsed_ms = (time.perf_counter() - stack.pop()) * 1000
-    perf = g.get(PERF_KEY)
+    asked = request._get_current_object()
+    perf = getattr(asked, PERF_KEY, None)
     if perf is None:
-        perf = RequestPerf(slow_ms=current_app.extensions[EXTENSION].config.slow_query_ms)
-        setattr(g, PERF_KEY, perf)
+        recorder = current_app._get_current_object().extensions[EXTENSION].recorder
+        perf = RequestPerf(slow_ms=recorder.config.slow_query_ms)
+        setattr(asked, PERF_KEY, perf)
     perf.add(statement, parameters, executemany, elapsed_ms)
 
 

@@ -2,9 +2,9 @@
 endpoints aside), counted with `limits` on the strategy and storage of the portal's one
 ``Limiter`` (``app/rate_limits.py``); wrong passwords and codes are failures.py's.
 
-The guard counts each request once, keyed as flask-limiter keyed a default limit, and answers
-with flask-limiter's headers, so a view decorated with ``limiter.limit`` and these limits share
-storage and meaning.
+The guard counts each request once, keyed as flask-limiter keyed a default limit, so a view
+decorated with ``limiter.limit`` and these limits share storage and meaning. Every counted answer
+carries the IETF rate-limit fields; a refusal also flask-limiter's headers and Retry-After.
 """
 
 from __future__ import annotations
