@@ -45,9 +45,14 @@ def protect_blueprint(bp: Blueprint, level: str) -> None:
     bp.record_once(record)
 
 
+def is_static(endpoint: str | None) -> bool:
+    """Whether ``endpoint`` serves files under a static folder (the app's or a blueprint's)."""
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+
+
 def access_level(app: Flask, endpoint: str | None) -> str:
     """The access level that applies to ``endpoint``."""
-    if endpoint is None or endpoint == "static" or endpoint.endswith(".static"):
+    if endpoint is None or is_static(endpoint):
         return PUBLIC
     view = app.view_functions.get(endpoint)
     declared = getattr(view, "_portal_access", None)

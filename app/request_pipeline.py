@@ -61,8 +61,7 @@ def run_guards() -> ResponseReturnValue | None:
     """Run each guard until one answers; static files are exempt from every guard (a URL that
     matches no route is not: scanners probe those)."""
     # _get_current_object(): an attribute read through a proxy costs five times as much
-    endpoint = request._get_current_object().endpoint
-    if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
+    if access.is_static(request._get_current_object().endpoint):
         return None
     for guard in current_app._get_current_object().extensions[GUARDS]:
         response = guard.func()

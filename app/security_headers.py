@@ -9,6 +9,7 @@ from flask import Flask, Response, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from app.access import is_static
 from app.keys import derived_keys
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -77,8 +78,7 @@ def add_security_headers(response: Response) -> Response:
 
 
 def _personal(response: Response) -> bool:
-    endpoint = request.endpoint or ""
-    if endpoint == "static" or endpoint.endswith(".static"):
+    if is_static(request.endpoint):
         return False  # files under /static are the same for everyone and keep their caching
     mimetype = response.mimetype or ""
     return mimetype in NO_STORE_TYPES or mimetype.endswith("+json") or _signed_in()

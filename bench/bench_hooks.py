@@ -29,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import bench_instructions  # noqa: E402  (bench/ is not a package)
 
+from plugins.performance.state import EXTENSION as PERFORMANCE  # noqa: E402
+
 
 def _timed(spent: Counter, label: str, func):
     @functools.wraps(func)
@@ -66,7 +68,7 @@ def instrument(app, spent: Counter) -> None:
 def measure(side: str, requests: int) -> tuple[float, Counter]:
     """(µs per request, ns spent per label) for ``side`` over ``requests`` signed-in searches."""
     send, app = bench_instructions.signed_in_sender(side, tempfile.mkdtemp(prefix="bench-hooks-"))
-    performance = app.extensions.get("plugin.performance")
+    performance = app.extensions.get(PERFORMANCE)
     if performance is not None:
         # The flusher would wake every 1,000 requests, and its time would land in whichever hook
         # it interrupts; it is measured on its own by bench_flush.py. A buffer that holds every

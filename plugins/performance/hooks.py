@@ -7,6 +7,7 @@ import time
 
 from flask import Flask, Response, g, request
 
+from app.access import is_static
 from app.extensions import db
 from app.signals import request_rate_limited, security_event
 from plugins.performance.flusher import ensure_started
@@ -25,8 +26,7 @@ def _make_after_request(state: PerformanceState):
         # measured from its arrival (app.request_pipeline.TimedRequest), not from a signal.
         request_globals, asked = g._get_current_object(), request._get_current_object()
         perf = getattr(asked, PERF_KEY, None)
-        endpoint = asked.endpoint
-        if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
+        if is_static(asked.endpoint):
             return response
         if recorder.started_pid != os.getpid():
             ensure_started(recorder)

@@ -14,12 +14,11 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, has_request_context, request
 
 from plugins.performance.histogram import BUCKETS, bucket_index
 from plugins.performance.masking import mask_parameters
 from plugins.performance.settings import PerfConfig
-from plugins.performance.state import EXTENSION
 
 # Layout of one in-memory roll-up: the roll-up table's counters in this order, then the histogram.
 COUNT, ERRORS, CLIENT_ERRORS, TOTAL, LOW, HIGH, SATISFIED, TOLERATING, DB_COUNT, DB_MS = range(10)
@@ -170,6 +169,10 @@ class Recorder:
 # --- SQL timing: engine events, attributed to the request through flask.g -----------------------
 
 
+# The recorder of each hooked engine: the listeners find it from the connection, with no app lookup.
+_recorders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
     if has_request_context():
         conn.info.setdefault("portal_perf_t0", []).append(time.perf_counter())
@@ -187,7 +190,9 @@ def _after_cursor_execute(conn, cursor, statement, parameters, context, executem
     asked = request._get_current_object()
     perf = getattr(asked, PERF_KEY, None)
     if perf is None:
-        recorder = current_app._get_current_object().extensions[EXTENSION].recorder
+        recorder = _recorders.get(conn.engine)
+        if recorder is None:
+            return
         perf = RequestPerf(slow_ms=recorder.config.slow_query_ms)
         setattr(asked, PERF_KEY, perf)
     perf.add(statement, parameters, executemany, elapsed_ms)
@@ -201,6 +206,7 @@ def hook_engine(recorder: Recorder, engine) -> None:
         if engine in recorder.hooked_engines:
             return
         recorder.hooked_engines.add(engine)
+        _recorders[engine] = recorder
     if not event.contains(engine, "before_cursor_execute", _before_cursor_execute):
         event.listen(engine, "before_cursor_execute", _before_cursor_execute)
         event.listen(engine, "after_cursor_execute", _after_cursor_execute)

@@ -15,6 +15,7 @@ from collections import Counter
 
 from flask import Flask
 
+from app.access import is_static
 from app.database import upsert_insert
 from plugins.security.state import EXTENSION
 from plugins.security.threats.models import TrafficCount
@@ -58,7 +59,7 @@ def count_request(app: Flask, ip: str, endpoint: str | None) -> None:
     """Count one request for its IP and endpoint (``endpoint`` None: a URL with no route)."""
     if endpoint is None:
         endpoint = UNMATCHED
-    elif endpoint == "static" or endpoint.endswith(".static"):
+    elif is_static(endpoint):
         endpoint = None  # files count for the address, not as an endpoint of their own
     security = app.extensions[EXTENSION]
     bucket = bucket_of(time.time(), app.config["SECURITY_TRAFFIC_BUCKET_SECONDS"])
