@@ -10,8 +10,8 @@ from flask import Flask, Response, g, request
 from app.access import is_static
 from app.extensions import db
 from app.signals import request_rate_limited, security_event
+from plugins.performance.collectors import Metrics
 from plugins.performance.flusher import ensure_started
-from plugins.performance.metrics import Metrics
 from plugins.performance.recorder import PERF_KEY, Recorder, hook_engine
 from plugins.performance.settings import PerfConfig
 from plugins.performance.state import EXTENSION, PerformanceState

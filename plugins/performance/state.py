@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 if TYPE_CHECKING:
-    from plugins.performance.metrics import Metrics
+    from plugins.performance.collectors import Metrics
     from plugins.performance.recorder import Recorder
     from plugins.performance.settings import PerfConfig
 

@@ -41,6 +41,7 @@ from plugins.security.audit_writer import FAILED, LATE, STORED, AuditWriter
 from plugins.security.models import GENESIS_HASH, AuditChainHead, SecurityEvent
 from plugins.security.sanitize import clean_metadata, clean_text
 from plugins.security.state import EXTENSION
+from plugins.security.state_parts import RepeatMemory
 
 log = logging.getLogger(__name__)
 siem = logging.getLogger("portal.security")
@@ -399,10 +400,10 @@ def new_writer(app: Flask) -> AuditWriter:
     )
 
 
-def new_repeat_memory() -> repeats.RepeatMemory:
+def new_repeat_memory() -> RepeatMemory:
     """The memory of repeated detections: their counts are stored like any event from outside
     the pipeline, so that an alert grows by them."""
-    return repeats.RepeatMemory(write=log_event)
+    return RepeatMemory(write=log_event)
 
 
 def setup(app: Flask) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -29,14 +28,6 @@ REPEAT_MEMORY = timedelta(days=30)
 
 def _as_epoch(value: datetime) -> float:
     return as_utc(value).timestamp()
-
-
-@dataclass
-class BanCache:
-    """This worker's copy of the active bans: IP -> end (epoch seconds), and when it was read."""
-
-    loaded: float | None = None  # monotonic time of the last read; None: read on next use
-    bans: dict[str, float] = field(default_factory=dict)
 
 
 def invalidate_cache() -> None:

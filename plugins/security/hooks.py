@@ -6,10 +6,8 @@ from __future__ import annotations
 from flask import Flask
 
 from plugins.security import audit, inspection, limiting, rejection, seal
-from plugins.security.bans import BanCache
-from plugins.security.rejection import RejectionCounts
-from plugins.security.reported import ReportedMemory
 from plugins.security.state import EXTENSION, SecurityState, ThreatState
+from plugins.security.state_parts import BanCache, RejectionCounts, ReportedMemory, TrafficBuffer
 from plugins.security.threats import pipeline, traffic
 from plugins.security.threats.settings import check_smtp_settings
 
@@ -26,7 +24,7 @@ def setup(app: Flask) -> None:
         rejections=RejectionCounts(),
         reported=ReportedMemory(),
         ban_cache=BanCache(),
-        threats=ThreatState(traffic=traffic.TrafficBuffer()),
+        threats=ThreatState(traffic=TrafficBuffer()),
     )
     audit.setup(app)
     rejection.setup(app)

@@ -25,6 +25,7 @@ from app.rate_limits import Counting, LimitExceeded
 from plugins.security import failures, policies
 from plugins.security.bans import ban_ip, ban_remaining
 from plugins.security.rejection import note_dry_run, reject, too_many_requests
+from plugins.security.state_parts import EndpointPolicy
 
 BREACH_SCOPE = "security-breaches"
 KEY_PREFIX = policies.KEY_PREFIX
@@ -40,7 +41,7 @@ class Counted(NamedTuple):
     strategy: RateLimiter
     args: tuple[str, str, str]
     admitted: bool
-    policy: policies.EndpointPolicy
+    policy: EndpointPolicy
     stats: WindowStats | None = None  # the window after the count, when the count read it
 
     @property
@@ -97,7 +98,7 @@ def check_limits():
     return response
 
 
-def count_general_limit(policy: policies.EndpointPolicy) -> Counted | None:
+def count_general_limit(policy: EndpointPolicy) -> Counted | None:
     """Count the request under its policy's limit (not a guess), keyed as flask-limiter keys a
     default limit: prefix, client (``user:<id>`` or ``ip:<addr>``), ``<endpoint>:<policy>``.
     None when no storage answered (the request goes on uncounted rather than failing)."""

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from flask import current_app, request
 from flask_login import current_user
-from limits import RateLimitItem
 
 from app.auth.service import keyed_digest, normalize_username
 from app.rate_limits import parsed
 from plugins.security.sanitize import clean_text
 from plugins.security.state import state
+from plugins.security.state_parts import EndpointPolicy
 
 # Policies whose endpoints count wrong answers (401) instead of requests.
 FAILURE_POLICIES = ("AUTH", "MFA")
@@ -50,33 +49,6 @@ def resolve(endpoint: str | None, path: str) -> tuple[str, str]:
     if path.startswith("/api/"):
         return "API", named_limit("API")
     return "DEFAULT", default_limit()
-
-
-@dataclass(frozen=True)
-class EndpointPolicy:
-    """What the limits make of one endpoint (and whether its URL is the API's), worked out once
-    per app: the configuration does not change while the app serves. What every counted request
-    needs of it (the parsed limit, its counter's scope, its name in the headers) is worked out
-    here once, not per request."""
-
-    name: str  # AUTH, MFA, API, DEFAULT or ENDPOINT
-    limit: str
-    counts_failures_only: bool  # sign-in and second-factor endpoints count wrong answers
-    exempt: bool  # RATE_LIMIT_EXEMPT_ENDPOINTS: nothing counts it
-    item: RateLimitItem  # ``limit`` as `limits` counts it
-    scope: str  # the counter's last identifier: "<endpoint>:<policy>"
-    header_name: str  # its name in the IETF headers ("api", "default", ...)
-    header_field: str  # its RateLimit-Policy field: '"api";q=300;w=900'
-    key_around: tuple[str, str]  # its counter's storage key before and after the client's part
-
-    def is_guess(self, method: str) -> bool:
-        """A POST to a sign-in or second-factor endpoint: a password or a code is checked."""
-        return self.counts_failures_only and method == "POST"
-
-    def counts_nothing(self, method: str) -> bool:
-        """No limit counts the request: showing a sign-in or code form, or an exempt endpoint
-        (sign-in and second-factor endpoints count wrong answers only, see failures.py)."""
-        return (self.counts_failures_only or self.exempt) and not self.is_guess(method)
 
 
 def policy_for(endpoint: str | None, path: str) -> EndpointPolicy:

@@ -4,20 +4,20 @@ other plugins, and answer 429 (an HTML page for browsers, JSON under /api/)."""
 from __future__ import annotations
 
 import logging
-import threading
+from functools import partial
 
 from flask import Flask, current_app, jsonify, render_template, request
 
 from app.access import wants_json
 from app.database import upsert_insert
 from app.events import EventType, Severity
-from app.models import utcnow
 from app.signals import request_rate_limited
 from plugins.security.audit import log_event
 from plugins.security.models import RateLimitRecord
 from plugins.security.policies import UNMATCHED
 from plugins.security.sanitize import clean_text
 from plugins.security.state import EXTENSION
+from plugins.security.state_parts import RejectionCounts
 
 log = logging.getLogger(__name__)
 # What a request that matches no route is called in limits, counts and events: flask-limiter
@@ -32,49 +32,26 @@ def route_name() -> str:
 FLUSHER = "rate_limit_rejections"
 
 
-class RejectionCounts:
-    """Rejections of one process not yet written, per (identifier, endpoint): a 429 costs no
-    database write; the audit writer adds them to security_rate_limits in one upsert."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.counts: dict[tuple[str, str], list] = {}  # key -> [count, first, last]
-
-    def add(self, identifier: str, endpoint: str) -> bool:
-        """Count one rejection; return whether the buffer was empty before."""
-        now = utcnow()
-        with self.lock:
-            was_empty = not self.counts
-            entry = self.counts.setdefault((identifier, endpoint), [0, now, now])
-            entry[0] += 1
-            entry[2] = now
-            return was_empty
-
-    def take(self) -> dict[tuple[str, str], list]:
-        with self.lock:
-            counts, self.counts = self.counts, {}
-            return counts
-
-    def write(self, conn) -> int:
-        """Upsert the buffered counts on ``conn`` (the writer commits); return the rows written."""
-        counts = self.take()
-        if not counts:
-            return 0
-        table = RateLimitRecord.__table__
-        rows = [
-            {"identifier": i, "endpoint": e, "request_count": n, "first_request": first, "last_request": last}
-            for (i, e), (n, first, last) in counts.items()
-        ]
-        statement = upsert_insert(conn)(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["identifier", "endpoint"],
-            set_={
-                "request_count": table.c.request_count + statement.excluded.request_count,
-                "last_request": statement.excluded.last_request,
-            },
-        )
-        conn.execute(statement, rows)
-        return len(rows)
+def write_rejections(rejections: RejectionCounts, conn) -> int:
+    """Upsert the buffered counts on ``conn`` (the writer commits); return the rows written."""
+    counts = rejections.take()
+    if not counts:
+        return 0
+    table = RateLimitRecord.__table__
+    rows = [
+        {"identifier": i, "endpoint": e, "request_count": n, "first_request": first, "last_request": last}
+        for (i, e), (n, first, last) in counts.items()
+    ]
+    statement = upsert_insert(conn)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["identifier", "endpoint"],
+        set_={
+            "request_count": table.c.request_count + statement.excluded.request_count,
+            "last_request": statement.excluded.last_request,
+        },
+    )
+    conn.execute(statement, rows)
+    return len(rows)
 
 
 def count_rejection(identifier: str, endpoint: str) -> None:
@@ -93,7 +70,7 @@ def setup(app: Flask) -> None:
     """Let the audit writer store the rejection counts of ``app``'s state."""
     state = app.extensions[EXTENSION]
     state.audit_writer.add_flusher(
-        FLUSHER, app.config["SECURITY_COUNTS_FLUSH_SECONDS"], state.rejections.write
+        FLUSHER, app.config["SECURITY_COUNTS_FLUSH_SECONDS"], partial(write_rejections, state.rejections)
     )
 
 

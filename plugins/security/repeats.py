@@ -26,20 +26,16 @@ from __future__ import annotations
 
 import contextvars
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_request_context
 
 from app.events import EventType
-from app.models import utcnow
 from plugins.security.audit_record import canonical_time
 from plugins.security.state import EXTENSION
+from plugins.security.state_parts import RepeatMemory, Window
 
 REPEATS = "repeats"  # metadata key of a count event; it is never aggregated itself
 AGGREGATED_TYPES = frozenset(
@@ -62,58 +58,6 @@ AGGREGATED_TYPES = frozenset(
 # What a scanner varies for free between probes of one kind: never part of a detection's identity.
 VARYING_METADATA = frozenset({"payload", "payload_digest", "path", "method", "parameter"})
 SWEEP_SECONDS = 1.0
-
-
-@dataclass
-class Window:
-    """One source's detection being counted: its first row and how many followed it."""
-
-    started: float  # time.monotonic() of the stored occurrence
-    row: dict[str, Any]
-    first_seen: datetime
-    last_seen: datetime
-    repeats: int = 0
-
-
-class RepeatMemory:
-    """The open windows of one process, oldest first; bounded and safe under threaded servers.
-
-    ``write`` stores a count event; it takes ``log_event``'s arguments."""
-
-    def __init__(self, write: Callable[..., Any]) -> None:
-        self.write = write
-        self.lock = threading.Lock()
-        self.windows: OrderedDict[str, Window] = OrderedDict()
-        self.next_sweep = 0.0
-
-    def admit(self, key: str, row: dict[str, Any], window: float, max_keys: int) -> tuple[bool, list[Window]]:
-        """(whether to store ``row``, the closed windows whose counts are due)."""
-        now, wall = time.monotonic(), utcnow()
-        with self.lock:
-            current = self.windows.get(key)
-            if current is not None and now - current.started < window:
-                current.repeats += 1
-                current.last_seen = wall
-                return False, []
-            closed = [self.windows.pop(key)] if current is not None else []
-            self.windows[key] = Window(now, row, wall, wall)
-            while len(self.windows) > max_keys:  # the oldest window's count is written early
-                closed.append(self.windows.popitem(last=False)[1])
-        return True, [item for item in closed if item.repeats]
-
-    def expired(self, window: float) -> list[Window]:
-        """Take the windows that have closed; return those with a count to write."""
-        now = time.monotonic()
-        due: list[Window] = []
-        with self.lock:
-            while self.windows:
-                key, oldest = next(iter(self.windows.items()))
-                if now - oldest.started < window:
-                    break
-                del self.windows[key]
-                if oldest.repeats:
-                    due.append(oldest)
-        return due
 
 
 def _memory(app: Flask) -> RepeatMemory | None:

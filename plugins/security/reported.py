@@ -11,9 +11,6 @@ memory: a detection is then reported at most once per process.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import OrderedDict
 
 from flask import Flask, current_app
 from limits import RateLimitItemPerSecond
@@ -23,39 +20,6 @@ from plugins.security.state import EXTENSION
 
 log = logging.getLogger(__name__)
 SCOPE = "security-reported"
-MAX_KEYS = 10_000
-
-
-class ReportedMemory:
-    """Per key: until when (monotonic) its reports count, and how many there were; oldest first."""
-
-    def __init__(self, max_keys: int = MAX_KEYS) -> None:
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[str, list] = OrderedDict()
-        self.max_keys = max_keys
-
-    def take(self, key: str, seconds: float, amount: int) -> bool:
-        """Count one report of ``key`` unless ``amount`` were counted in its window (atomic: two
-        threads of one process never both take the last one)."""
-        now = time.monotonic()
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is None or entry[0] <= now:
-                self.entries.pop(key, None)
-                entry = self.entries[key] = [now + seconds, 0]
-                while len(self.entries) > self.max_keys:
-                    self.entries.popitem(last=False)
-            if entry[1] >= amount:
-                return False
-            entry[1] += 1
-            return True
-
-    def exhaust(self, key: str, amount: int) -> None:
-        """Mark ``key`` as reported ``amount`` times (another process did it)."""
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None:
-                entry[1] = amount
 
 
 def _allowed_by_storage(app: Flask, key: str, seconds: int, amount: int) -> bool:

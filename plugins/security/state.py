@@ -1,6 +1,7 @@
 """What the plugin keeps per app: one ``SecurityState`` at ``app.extensions["plugin.security"]``.
 
 ``hooks.setup`` builds it; the threat part keeps its own share in ``SecurityState.threats``.
+Its parts' classes are in ``state_parts.py``, which imports nothing of the plugin.
 Caches hold (when loaded, value) pairs and are per worker process, like the state itself.
 """
 
@@ -20,12 +21,14 @@ if TYPE_CHECKING:
 
     from plugins.security.audit_record import RecordedEvent
     from plugins.security.audit_writer import AuditWriter
-    from plugins.security.bans import BanCache
-    from plugins.security.policies import EndpointPolicy
-    from plugins.security.rejection import RejectionCounts
-    from plugins.security.repeats import RepeatMemory
-    from plugins.security.reported import ReportedMemory
-    from plugins.security.threats.traffic import TrafficBuffer
+    from plugins.security.state_parts import (
+        BanCache,
+        EndpointPolicy,
+        RejectionCounts,
+        RepeatMemory,
+        ReportedMemory,
+        TrafficBuffer,
+    )
 
 EXTENSION = "plugin.security"
 

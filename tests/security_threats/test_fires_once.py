@@ -176,7 +176,7 @@ def test_a_new_user_agent_on_every_request_is_reported_a_few_times_only(app, mak
 def test_the_reported_memory_is_atomic_bounded_and_forgets_after_its_window():
     from concurrent.futures import ThreadPoolExecutor
 
-    from plugins.security.reported import ReportedMemory
+    from plugins.security.state_parts import ReportedMemory
 
     memory = ReportedMemory(max_keys=3)
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -1,8 +1,9 @@
 """The import graph of a source tree, read with ``ast`` (nothing is imported), and its circles.
 
 Every import statement counts, wherever it stands: at the top, inside a function (an import
-moved into a function still makes the two modules depend on each other), under ``try``. Only
-the body of ``if TYPE_CHECKING:`` is skipped: it never runs.
+moved into a function still makes the two modules depend on each other), under ``try``. The
+body of ``if TYPE_CHECKING:`` never runs; it counts only when asked for (``type_checking=True``):
+a type named there still ties the two modules together for whoever reads or changes them.
 
 An edge goes to the module whose names are used: ``import a.b.c`` and ``from a.b import c``
 (``c`` a module) point at ``a.b.c``; ``from a.b import name`` (a name defined in ``a/b``) points
@@ -36,12 +37,13 @@ def _is_type_checking(test: ast.expr) -> bool:
     return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
-def _import_nodes(tree: ast.AST) -> Iterable[ast.Import | ast.ImportFrom]:
-    """Every import in ``tree`` except those under ``if TYPE_CHECKING:`` (its ``else`` runs)."""
+def _import_nodes(tree: ast.AST, type_checking: bool) -> Iterable[ast.Import | ast.ImportFrom]:
+    """Every import in ``tree``; those under ``if TYPE_CHECKING:`` only with ``type_checking``
+    (its ``else`` always counts)."""
     pending: list[ast.AST] = [tree]
     while pending:
         node = pending.pop()
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
+        if isinstance(node, ast.If) and _is_type_checking(node.test) and not type_checking:
             pending.extend(node.orelse)
             continue
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -58,10 +60,11 @@ def _absolute(module: str, path: Path, node: ast.ImportFrom) -> str:
     return ".".join([*base, node.module] if node.module else base)
 
 
-def imports_of(module: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The modules of ``known`` that ``module`` imports."""
+def imports_of(module: str, path: Path, known: dict[str, Path], type_checking: bool = False) -> set[str]:
+    """The modules of ``known`` that ``module`` imports (with ``type_checking``, for types too)."""
     targets: set[str] = set()
-    for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in _import_nodes(tree, type_checking):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
             continue
@@ -78,10 +81,11 @@ def imports_of(module: str, path: Path, known: dict[str, Path]) -> set[str]:
     return edges
 
 
-def build_graph(root: Path, packages: Iterable[str]) -> dict[str, set[str]]:
-    """Module -> the modules it imports, for every module under ``root``'s ``packages``."""
+def build_graph(root: Path, packages: Iterable[str], type_checking: bool = False) -> dict[str, set[str]]:
+    """Module -> the modules it imports, for every module under ``root``'s ``packages``
+    (with ``type_checking``, the imports under ``if TYPE_CHECKING:`` count too)."""
     known = module_names(root, packages)
-    return {module: imports_of(module, path, known) for module, path in known.items()}
+    return {module: imports_of(module, path, known, type_checking) for module, path in known.items()}
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

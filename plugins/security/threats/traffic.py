@@ -9,42 +9,19 @@ writes them, nor waits for a connection to do so.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import Counter
 
 from flask import Flask
 
 from app.access import is_static
 from app.database import upsert_insert
 from plugins.security.state import EXTENSION
+from plugins.security.state_parts import TrafficBuffer
 from plugins.security.threats.models import TrafficCount
 
 log = logging.getLogger(__name__)
 UNMATCHED = "(no route)"
 FLUSHER = "traffic_counts"
-
-
-class TrafficBuffer:
-    """Counts of one worker not yet written; safe under threaded servers."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.counts: Counter[tuple[int, str, str]] = Counter()
-
-    def add(self, bucket: int, ip: str, endpoint: str | None) -> bool:
-        """Count one request; return whether the buffer was empty before."""
-        with self.lock:
-            was_empty = not self.counts
-            self.counts[(bucket, "ip", ip[:120])] += 1
-            if endpoint is not None:
-                self.counts[(bucket, "endpoint", endpoint[:120])] += 1
-            return was_empty
-
-    def take(self) -> Counter:
-        with self.lock:
-            counts, self.counts = self.counts, Counter()
-            return counts
 
 
 def buffer_of(app: Flask) -> TrafficBuffer:
